@@ -1,0 +1,129 @@
+"""The backend registry: built-in adapters plus the ``autodiff_bench.backends`` entry points.
+
+Adapters never import their framework at module level, so listing them is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass
+
+from autodiff_bench.backends.autograd_backend import AutogradBackend
+from autodiff_bench.backends.base import (
+    Backend,
+    BackendUnavailable,
+    QuantityUnsupported,
+    quiet_native_stderr,
+)
+from autodiff_bench.backends.finite import FiniteBackend
+from autodiff_bench.backends.jax_backend import JaxBackend
+from autodiff_bench.backends.manual import ManualBackend
+from autodiff_bench.backends.minigrad_backend import MinigradBackend
+from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend
+from autodiff_bench.backends.torch_backend import TorchBackend
+from autodiff_bench.errors import UsageError, unknown_name
+
+ENTRY_POINT_GROUP = "autodiff_bench.backends"
+
+_BUILTIN: tuple[type[Backend], ...] = (
+    ManualBackend,
+    FiniteBackend,
+    TorchBackend,
+    TensorFlowBackend,
+    JaxBackend,
+    AutogradBackend,
+    MinigradBackend,
+)
+_REGISTRY: dict[str, type[Backend]] = {cls.name: cls for cls in _BUILTIN}
+_PLUGINS_LOADED = False
+
+
+def register_backend(cls: type[Backend]) -> type[Backend]:
+    """Add an adapter class to the registry (also usable as a class decorator)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_plugins() -> None:
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+        except Exception:  # a broken plugin must not take the tool down; it is just absent
+            continue
+        if isinstance(cls, type) and issubclass(cls, Backend) and cls.name:
+            _REGISTRY.setdefault(cls.name, cls)
+
+
+def all_backends() -> dict[str, type[Backend]]:
+    """Every adapter class by name: built-ins first, then plugins."""
+    _load_plugins()
+    return dict(_REGISTRY)
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend id and mode as the user selected it (``jax:nojit``)."""
+
+    name: str
+    mode: str
+
+    @property
+    def label(self) -> str:
+        """``name`` for the default mode, ``name:mode`` otherwise."""
+        cls = all_backends()[self.name]
+        return self.name if self.mode == cls.modes[0] else f"{self.name}:{self.mode}"
+
+    def create(
+        self, dtype: str = "float64", device: str = "cpu", threads: int | None = None
+    ) -> Backend:
+        """An adapter instance for this selection."""
+        return all_backends()[self.name](self.mode, dtype=dtype, device=device, threads=threads)
+
+
+def parse_backend(text: str) -> BackendSpec:
+    """``name`` or ``name:mode`` checked against the registry (UsageError otherwise)."""
+    name, _, mode = text.strip().partition(":")
+    backends = all_backends()
+    if name not in backends:
+        raise unknown_name("backend", name, backends)
+    cls = backends[name]
+    if not mode:
+        return BackendSpec(name, cls.modes[0])
+    if mode not in cls.modes:
+        raise unknown_name(f"mode of backend '{name}'", mode, cls.modes)
+    return BackendSpec(name, mode)
+
+
+def parse_backends(items: list[str]) -> list[BackendSpec]:
+    """Several backend selections; ``all`` expands to every backend in its default mode and
+    ``all-modes`` to every backend in every mode."""
+    out: list[BackendSpec] = []
+    for item in items:
+        if item == "all":
+            out.extend(BackendSpec(n, c.modes[0]) for n, c in all_backends().items())
+        elif item == "all-modes":
+            out.extend(BackendSpec(n, m) for n, c in all_backends().items() for m in c.modes)
+        else:
+            out.append(parse_backend(item))
+    if not out:
+        raise UsageError("no backend selected", "name at least one, e.g. --backends manual,jax")
+    return list(dict.fromkeys(out))
+
+
+__all__ = [
+    "Backend",
+    "BackendSpec",
+    "BackendUnavailable",
+    "QuantityUnsupported",
+    "all_backends",
+    "parse_backend",
+    "parse_backends",
+    "quiet_native_stderr",
+    "register_backend",
+]

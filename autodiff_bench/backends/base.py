@@ -1,0 +1,228 @@
+"""The backend interface: a few primitives per framework, every quantity composed from them.
+
+Following HIPS autograd's ``differential_operators``, an adapter supplies only ``grad`` and
+``jacobian`` (plus conversion, compilation and synchronisation); ``d1``..``d4``, ``hessian``
+and ``hvp`` are compositions of those, written once here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from autodiff_bench.quantities import QUANTITIES
+
+if TYPE_CHECKING:
+    from autodiff_bench.targets import Point, Target
+
+#: A function of the variable and the constants: ``fn(x, *rest)``.
+Fn = Callable[..., Any]
+
+
+class BackendUnavailable(Exception):
+    """The framework is not installed or cannot run here (reported as ``unavailable``)."""
+
+
+class QuantityUnsupported(Exception):
+    """The backend cannot compute this quantity here (reported as ``unsupported``)."""
+
+
+class Backend:
+    """An automatic-differentiation framework behind one small interface.
+
+    Subclasses set the class attributes and implement :meth:`load`, :meth:`asarray`,
+    :meth:`to_numpy`, :meth:`grad` and :meth:`jacobian`; the rest has working defaults.
+    """
+
+    #: The id a user types (``--backends torch``).
+    name: ClassVar[str] = ""
+    #: Modes a user may select as ``name:mode``; the first is the default.
+    modes: ClassVar[tuple[str, ...]] = ("default",)
+    #: Importable module whose presence makes the backend available (None: always).
+    module: ClassVar[str | None] = None
+    #: Distributions that may provide it, for the version shown without importing.
+    distributions: ClassVar[tuple[str, ...]] = ()
+    #: How to install what is missing.
+    install_hint: ClassVar[str] = ""
+    #: One line for ``adbench list backends``.
+    description: ClassVar[str] = ""
+    #: Whether derivatives come from automatic differentiation (closed forms and finite
+    #: differences do not; they never vote in the "closed form is suspect" diagnosis).
+    is_autodiff: ClassVar[bool] = True
+    #: Whether the backend can run on a CUDA device.
+    has_cuda: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        mode: str | None = None,
+        dtype: str = "float64",
+        device: str = "cpu",
+        threads: int | None = None,
+    ) -> None:
+        self.mode = mode or self.modes[0]
+        self.dtype = dtype
+        self.device = device
+        self.threads = threads
+        self._loaded = False
+        self.xp: Any = np
+
+    # ---- identity -------------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """``name`` for the default mode, ``name:mode`` otherwise (a column heading)."""
+        return self.name if self.mode == self.modes[0] else f"{self.name}:{self.mode}"
+
+    @classmethod
+    def is_available(cls) -> bool:
+        """Whether the framework is importable, found without importing it."""
+        return cls.module is None or importlib.util.find_spec(cls.module) is not None
+
+    @classmethod
+    def version(cls) -> str | None:
+        """The installed version, from package metadata (no import)."""
+        for dist in cls.distributions:
+            try:
+                return importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return None
+
+    # ---- life cycle -----------------------------------------------------------------------
+
+    def ensure_loaded(self) -> None:
+        """Import and configure the framework once; raise :class:`BackendUnavailable`."""
+        if self._loaded:
+            return
+        if not self.is_available():
+            raise BackendUnavailable(f"{self.name} is not installed ({self.install_hint})")
+        if self.device != "cpu" and not self.has_cuda:
+            raise BackendUnavailable(f"{self.name} runs on the CPU only")
+        with quiet_native_stderr():
+            self.load()
+        self._loaded = True
+
+    def load(self) -> None:
+        """Import the framework, set ``self.xp``, threads, float64 and the device."""
+
+    # ---- primitives (per framework) -------------------------------------------------------
+
+    def asarray(self, a: np.ndarray) -> Any:
+        """A NumPy array as this framework's array, on the device, dtype kept."""
+        return a
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """This framework's array as a NumPy array (synchronising if needed)."""
+        return np.asarray(a)
+
+    def grad(self, f: Fn, create_graph: bool) -> Fn:
+        """``x, *rest -> ∂f/∂x`` for scalar ``f``; ``create_graph`` keeps it differentiable."""
+        raise NotImplementedError
+
+    def jacobian(self, f: Fn, create_graph: bool) -> Fn:
+        """``x, *rest -> ∂f/∂x`` of shape ``f.shape + x.shape``."""
+        raise NotImplementedError
+
+    def compile(self, fn: Fn) -> Fn:
+        """The function as this mode runs it (jitted, traced, or unchanged)."""
+        return fn
+
+    def synchronize(self, value: Any) -> None:
+        """Block until ``value`` is computed (asynchronous dispatch, GPU queues)."""
+
+    # ---- composition (written once) -------------------------------------------------------
+
+    def derivative(self, f: Fn, quantity: str) -> Fn:
+        """``quantity`` of ``f`` built from :meth:`grad` and :meth:`jacobian`.
+
+        ``dN``: grad applied N times (scalar x); ``hessian``: jacobian of grad;
+        ``hvp``: grad of ⟨grad f, v⟩ (reverse over reverse), taking ``(x, v, *rest)``.
+        """
+        if quantity == "primal":
+            return f
+        if quantity in ("d1", "d2", "d3", "d4", "grad"):
+            n = 1 if quantity == "grad" else int(quantity[1:])
+            g = f
+            for level in range(1, n + 1):
+                # Every level but the outermost is differentiated again: keep its graph.
+                g = self.grad(g, create_graph=level < n)
+            return g
+        if quantity == "hessian":
+            return self.jacobian(self.grad(f, create_graph=True), create_graph=False)
+        if quantity == "hvp":
+            xp = self.xp
+            inner = self.grad(f, create_graph=True)
+
+            def directional(x: Any, v: Any, *rest: Any) -> Any:
+                return xp.sum(inner(x, *rest) * v)
+
+            outer = self.grad(directional, create_graph=False)
+            return outer
+        raise QuantityUnsupported(f"{self.label} cannot compute '{quantity}'")
+
+    def prepare(
+        self, target: Target, quantity: str, point: Point, v: np.ndarray | None = None
+    ) -> Callable[[], Any]:
+        """A zero-argument call computing ``quantity`` of ``target`` at ``point``.
+
+        Inputs are converted (and moved to the device) here, before anyone starts a clock.
+        """
+        self.ensure_loaded()
+        if quantity not in QUANTITIES and quantity != "primal":
+            raise QuantityUnsupported(f"unknown quantity '{quantity}'")
+        cast = point.astype(self.dtype)
+        x = self.asarray(cast.x)
+        params = {k: self.asarray(a) for k, a in cast.params.items()}
+        xp = self.xp
+
+        def f(x: Any, params: Mapping[str, Any]) -> Any:
+            return target.f(xp, x, params)
+
+        fn = self.compile(self.derivative(f, quantity))
+        if quantity == "hvp":
+            if v is None:
+                raise ValueError("hvp needs a direction v")
+            vb = self.asarray(v.astype(self.dtype))
+            return lambda: fn(x, vb, params)
+        return lambda: fn(x, params)
+
+    def evaluate(
+        self, target: Target, quantity: str, point: Point, v: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``quantity`` of ``target`` at ``point`` as a NumPy array."""
+        call = self.prepare(target, quantity, point, v)
+        with quiet_native_stderr():
+            value = call()
+            self.synchronize(value)
+        return self.to_numpy(value)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Swallow what native code writes to file descriptor 2 (TensorFlow's C++ logging,
+    oneDNN and XLA notices), which Python-level settings cannot reach.
+
+    Python exceptions still propagate; only the raw stream is redirected.
+    """
+    if os.environ.get("ADBENCH_SHOW_FRAMEWORK_LOGS"):
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr (e.g. closed): nothing to hide
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -1,0 +1,76 @@
+"""``jax``: ``jax.grad`` and ``jax.jacfwd`` (so Hessians are forward-over-reverse), jitted."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+
+from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
+
+
+class JaxBackend(Backend):
+    """JAX with float64 enabled; mode ``nojit`` runs the transformations op by op."""
+
+    name = "jax"
+    modes = ("jit", "nojit")
+    module = "jax"
+    distributions = ("jax",)
+    install_hint = "pip install 'adbench[jax]'"
+    description = "jax.grad / jax.jacfwd, jitted; :nojit = op by op"
+    has_cuda = True
+
+    def load(self) -> None:
+        """Import JAX on the chosen platform with float64 really on."""
+        if self.device == "cpu":
+            # Also silences the "no CUDA-enabled jaxlib" warning on machines with a GPU.
+            os.environ.setdefault("JAX_PLATFORMS", "cpu")
+        if self.threads:
+            flags = os.environ.get("XLA_FLAGS", "")
+            if "intra_op_parallelism_threads" not in flags:
+                os.environ["XLA_FLAGS"] = (
+                    f"{flags} --xla_cpu_multi_thread_eigen={str(self.threads > 1).lower()}"
+                    f" intra_op_parallelism_threads={self.threads}"
+                ).strip()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import jax
+
+            # Without this, JAX silently computes float64 requests in float32.
+            jax.config.update("jax_enable_x64", True)
+            import jax.numpy as jnp
+        self.jax = jax
+        self.xp = jnp
+        if self.device == "cuda":
+            try:
+                self._device = jax.devices("gpu")[0]
+            except RuntimeError as exc:
+                raise BackendUnavailable(f"jax sees no GPU ({exc})") from exc
+        else:
+            self._device = jax.devices("cpu")[0]
+
+    def asarray(self, a: np.ndarray) -> Any:
+        """A device array, dtype kept."""
+        return self.jax.device_put(a, self._device)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """Copy to host (waits for the value)."""
+        return np.asarray(a)
+
+    def synchronize(self, value: Any) -> None:
+        """JAX dispatches asynchronously: wait for the value itself."""
+        self.jax.block_until_ready(value)
+
+    def compile(self, fn: Fn) -> Fn:
+        """``jax.jit`` unless mode ``nojit``."""
+        return fn if self.mode == "nojit" else self.jax.jit(fn)
+
+    def grad(self, f: Fn, create_graph: bool) -> Fn:
+        """``jax.grad`` (always composable)."""
+        return self.jax.grad(f)
+
+    def jacobian(self, f: Fn, create_graph: bool) -> Fn:
+        """``jax.jacfwd``: forward over reverse, as ``jax.hessian`` does."""
+        return self.jax.jacfwd(f)

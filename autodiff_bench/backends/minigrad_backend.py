@@ -1,0 +1,50 @@
+"""``minigrad``: the project's own reverse-mode engine (see ``autodiff_bench.minigrad``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autodiff_bench.backends.base import Backend, Fn
+
+
+class MinigradBackend(Backend):
+    """minigrad: a small readable reverse-mode engine in NumPy, shipped with adbench."""
+
+    name = "minigrad"
+    description = "adbench's own reverse-mode engine in NumPy (autodiff_bench.minigrad)"
+
+    def load(self) -> None:
+        """Import the engine (NumPy only)."""
+        from autodiff_bench import minigrad
+        from autodiff_bench.minigrad import xp
+
+        self.mg = minigrad
+        self.xp = xp
+
+    def asarray(self, a: np.ndarray) -> Any:
+        """Plain NumPy arrays; the engine wraps them as it needs."""
+        return np.asarray(a)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """A Tensor's data, or the array itself."""
+        return np.asarray(getattr(a, "data", a))
+
+    def grad(self, f: Fn, create_graph: bool) -> Fn:
+        """``minigrad.grad`` with respect to the first argument."""
+        mg = self.mg
+
+        def g(x: Any, *rest: Any) -> Any:
+            return mg.grad(lambda y: f(y, *rest), create_graph=create_graph)(x)
+
+        return g
+
+    def jacobian(self, f: Fn, create_graph: bool) -> Fn:
+        """``minigrad.jacobian`` with respect to the first argument."""
+        mg = self.mg
+
+        def jac(x: Any, *rest: Any) -> Any:
+            return mg.jacobian(lambda y: f(y, *rest), create_graph=create_graph)(x)
+
+        return jac

@@ -1,0 +1,132 @@
+"""``tensorflow``: nested ``tf.GradientTape``; mode ``function`` wraps it in tf.function."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
+
+
+class TensorFlowNamespace:
+    """The registry's array namespace on tf tensors (NumPy names, NumPy semantics)."""
+
+    def __init__(self, tf: Any) -> None:
+        self._tf = tf
+        m = tf.math
+        self.sin, self.cos, self.tanh, self.exp = m.sin, m.cos, m.tanh, m.exp
+        self.log, self.log1p, self.sqrt = m.log, m.log1p, m.sqrt
+        self.trace = tf.linalg.trace
+
+    def sum(self, x: Any, axis: int | None = None) -> Any:
+        """Sum over ``axis`` (all axes when None)."""
+        return self._tf.reduce_sum(x, axis=axis)
+
+    def mean(self, x: Any, axis: int | None = None) -> Any:
+        """Mean over ``axis`` (all axes when None)."""
+        return self._tf.reduce_mean(x, axis=axis)
+
+    def transpose(self, x: Any) -> Any:
+        """Reverse the axes."""
+        return self._tf.transpose(x)
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        """``numpy.matmul`` semantics, including 1-D operands (tf.matmul needs 2-D)."""
+        tf = self._tf
+        if a.shape.rank == 1 and b.shape.rank == 1:
+            return tf.reduce_sum(a * b)
+        if b.shape.rank == 1:
+            return tf.linalg.matvec(a, b)
+        if a.shape.rank == 1:
+            return tf.linalg.matvec(b, a, transpose_a=True)
+        return tf.linalg.matmul(a, b)
+
+    def logaddexp(self, a: Any, b: Any) -> Any:
+        """ln(eᵃ + eᵇ) = a + softplus(b − a): softplus's gradient is the sigmoid, smooth
+        everywhere, where max(a, b) + log1p(e^−|a−b|) has a kink in its gradient at a = b."""
+        tf = self._tf
+        ref = b if tf.is_tensor(b) else a
+        a = tf.cast(a, ref.dtype) if not tf.is_tensor(a) else a
+        b = tf.cast(b, ref.dtype) if not tf.is_tensor(b) else b
+        return a + tf.math.softplus(b - a)
+
+
+class TensorFlowBackend(Backend):
+    """TensorFlow: a GradientTape per level, nested for higher orders."""
+
+    name = "tensorflow"
+    modes = ("eager", "function")
+    module = "tensorflow"
+    distributions = ("tensorflow", "tensorflow-cpu", "tensorflow-macos")
+    install_hint = "pip install 'adbench[tensorflow]'"
+    description = "nested tf.GradientTape; :function = inside tf.function"
+    has_cuda = True
+
+    def load(self) -> None:
+        """Import TensorFlow quietly, set threads and the device."""
+        # Before the import: TensorFlow reads these once (C++ logging, oneDNN notices).
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        if self.device == "cpu":
+            os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        self.tf = tf
+        if self.threads:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(self.threads)
+                tf.config.threading.set_inter_op_parallelism_threads(self.threads)
+            except RuntimeError:  # already initialised in this process: keep its setting
+                pass
+        if self.device == "cuda" and not tf.config.list_physical_devices("GPU"):
+            raise BackendUnavailable("tensorflow sees no GPU")
+        self.xp = TensorFlowNamespace(tf)
+
+    def _device(self) -> str:
+        return "/GPU:0" if self.device == "cuda" else "/CPU:0"
+
+    def asarray(self, a: np.ndarray) -> Any:
+        """A constant tensor on the device, dtype kept."""
+        with self.tf.device(self._device()):
+            return self.tf.constant(a)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """Copy to host."""
+        return np.asarray(a.numpy())
+
+    def synchronize(self, value: Any) -> None:
+        """Wait for the device (eager CPU ops are already synchronous)."""
+        if self.device == "cuda":
+            self.tf.test.experimental.sync_devices()
+
+    def compile(self, fn: Fn) -> Fn:
+        """tf.function in mode ``function``; eager otherwise."""
+        if self.mode == "function":
+            return self.tf.function(fn, reduce_retracing=True)
+        return fn
+
+    def grad(self, f: Fn, create_graph: bool) -> Fn:
+        """One tape; an enclosing tape records this gradient, so levels nest."""
+        tf = self.tf
+
+        def g(x: Any, *rest: Any) -> Any:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = f(x, *rest)
+            return tape.gradient(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+        return g
+
+    def jacobian(self, f: Fn, create_graph: bool) -> Fn:
+        """``GradientTape.jacobian`` (vectorised with pfor)."""
+        tf = self.tf
+
+        def jac(x: Any, *rest: Any) -> Any:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = f(x, *rest)
+            return tape.jacobian(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+        return jac

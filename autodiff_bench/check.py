@@ -1,0 +1,368 @@
+"""The ``check`` engine: every derivative of every target from every backend, diffed
+against the closed form.  It computes records; it never prints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autodiff_bench.backends import (
+    BackendSpec,
+    BackendUnavailable,
+    QuantityUnsupported,
+    all_backends,
+    parse_backends,
+)
+from autodiff_bench.config import ConfigFile, pick
+from autodiff_bench.correctness import DTYPES, Tolerances, arrays_agree, compare_arrays
+from autodiff_bench.errors import UsageError, unknown_name
+from autodiff_bench.quantities import QUANTITIES, derivative_order
+from autodiff_bench.report import FAILING, CheckRecord, worst_status
+from autodiff_bench.targets import Point, Target, all_targets, check_size, get_target
+
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """A resolved, validated selection for ``check`` (and ``show``)."""
+
+    targets: list[Target]
+    backends: list[BackendSpec]
+    quantities: list[str] | None
+    points: int = 2
+    seed: int = 0
+    dtype: str = "float64"
+    size: int | None = None
+    device: str = "cpu"
+    require: list[str] = field(default_factory=list)
+    tolerances: Tolerances = field(default_factory=Tolerances.default)
+
+    def quantities_of(self, target: Target) -> list[str]:
+        """The selected quantities this target has closed forms for."""
+        return [q for q in target.quantities if self.quantities is None or q in self.quantities]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The resolved selection, for the JSON ``config`` field."""
+        return {
+            "targets": [t.name for t in self.targets],
+            "backends": [b.label for b in self.backends],
+            "quantities": self.quantities,
+            "points": self.points,
+            "seed": self.seed,
+            "dtype": self.dtype,
+            "size": self.size,
+            "device": self.device,
+            "require": self.require,
+        }
+
+
+def split_names(values: list[str] | None) -> list[str] | None:
+    """Comma lists from repeated options, flattened (None when not given)."""
+    if values is None:
+        return None
+    return [s.strip() for v in values for s in v.split(",") if s.strip()]
+
+
+def resolve_targets(names: list[str]) -> list[Target]:
+    """Target names (or ``all``) to targets, unknown names refused with a suggestion."""
+    if not names or names == ["all"]:
+        return list(all_targets().values())
+    return [get_target(n) for n in dict.fromkeys(names)]
+
+
+def resolve_quantities(names: list[str]) -> list[str] | None:
+    """Quantity names (or ``all``); None means every quantity."""
+    if not names or names == ["all"]:
+        return None
+    for q in names:
+        if q not in QUANTITIES:
+            raise unknown_name("quantity", q, QUANTITIES)
+    return list(dict.fromkeys(names))
+
+
+def resolve_tolerances(config: ConfigFile) -> Tolerances:
+    """The default tables with a config's ``[tolerances]`` laid over them."""
+    base = Tolerances.default()
+    if not config.tolerances:
+        return base
+    ad = {d: {**base.ad[d], **config.tolerances["ad"].get(d, {})} for d in DTYPES}
+    finite = {d: {**base.finite[d], **config.tolerances["finite"].get(d, {})} for d in DTYPES}
+    return Tolerances(ad, finite, config.tolerances["target"])
+
+
+def resolve_check_plan(
+    config: ConfigFile,
+    *,
+    targets: list[str] | None = None,
+    backends: list[str] | None = None,
+    quantities: list[str] | None = None,
+    points: int | None = None,
+    seed: int | None = None,
+    dtype: str | None = None,
+    size: int | None = None,
+    device: str | None = None,
+    require: list[str] | None = None,
+) -> CheckPlan:
+    """Merge command line over config over defaults, validating every value."""
+    sec = config.section("check")
+    plan_targets = resolve_targets(pick(split_names(targets), sec, "targets", ["all"]))
+    plan_backends = parse_backends(pick(split_names(backends), sec, "backends", ["all"]))
+    plan_quantities = resolve_quantities(pick(split_names(quantities), sec, "quantities", []))
+    n_points = pick(points, sec, "points", 2)
+    if n_points < 0:
+        raise UsageError(f"--points must be 0 or more, not {n_points}", "try --points 2")
+    plan_dtype = pick(dtype, sec, "dtype", "float64")
+    if plan_dtype not in DTYPES:
+        raise unknown_name("dtype", plan_dtype, DTYPES)
+    plan_device = pick(device, sec, "device", "cpu")
+    if plan_device not in DEVICES:
+        raise unknown_name("device", plan_device, DEVICES)
+    plan_size = pick(size, sec, "size", None)
+    check_size(
+        plan_size,
+        plan_targets,
+        with_hessian=plan_quantities is None or "hessian" in plan_quantities,
+    )
+    required = pick(split_names(require), sec, "require", [])
+    known = all_backends()
+    for name in required:
+        if name.partition(":")[0] not in known:
+            raise unknown_name("backend", name, known)
+    if plan_quantities is not None and not any(
+        q in t.quantities for t in plan_targets for q in plan_quantities
+    ):
+        raise UsageError(
+            f"no selected target has the quantities {', '.join(plan_quantities)}",
+            "see 'adbench list targets'",
+        )
+    return CheckPlan(
+        targets=plan_targets,
+        backends=plan_backends,
+        quantities=plan_quantities,
+        points=n_points,
+        seed=pick(seed, sec, "seed", 0),
+        dtype=plan_dtype,
+        size=plan_size,
+        device=plan_device,
+        require=required,
+        tolerances=resolve_tolerances(config),
+    )
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A closed form every AD backend disagrees with, while they agree with each other."""
+
+    target: str
+    quantity: str
+    point: str
+    backends: list[str]
+
+
+@dataclass
+class CheckReport:
+    """Everything ``check`` found: per-point records and the closed-form suspects."""
+
+    plan: CheckPlan
+    records: list[CheckRecord]
+    suspects: list[Suspect]
+    seconds: float = 0.0
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(target, quantity) in registry order."""
+        return [(t.name, q) for t in self.plan.targets for q in self.plan.quantities_of(t)]
+
+    def columns(self) -> list[str]:
+        """Backend labels in selection order."""
+        return [b.label for b in self.plan.backends]
+
+    def cell(self, target: str, quantity: str, label: str) -> list[CheckRecord]:
+        """The records of one table cell (one per point)."""
+        return [
+            r
+            for r in self.records
+            if r.target == target and r.quantity == quantity and r.label == label
+        ]
+
+    def missing_required(self) -> list[str]:
+        """Required backends that were unavailable or could not compute a quantity."""
+        missing = []
+        for name in self.plan.require:
+            recs = [r for r in self.records if name in (r.backend, r.label)]
+            if not recs or any(r.status in ("unavailable", "unsupported") for r in recs):
+                missing.append(name)
+        return missing
+
+    @property
+    def failed(self) -> bool:
+        """Whether anything failed (or a required backend was missing)."""
+        return any(r.status in FAILING for r in self.records) or bool(self.missing_required())
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything that ran passed, 1 otherwise."""
+        return 1 if self.failed else 0
+
+    def counts(self) -> dict[str, int]:
+        """How many table cells (target × quantity × backend) ended in each status."""
+        out: dict[str, int] = {}
+        for target, quantity in self.rows():
+            for label in self.columns():
+                recs = self.cell(target, quantity, label)
+                if recs:
+                    s = worst_status([r.status for r in recs])
+                    out[s] = out.get(s, 0) + 1
+        return out
+
+
+def direction(seed: int, target: str, index: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The seeded direction v for ``hvp`` at one point (the same for every backend)."""
+    rng = np.random.default_rng([seed, index, sum(map(ord, target))])
+    return rng.standard_normal(shape)
+
+
+def run_check(
+    plan: CheckPlan, on_record: Callable[[CheckRecord], None] | None = None
+) -> CheckReport:
+    """Evaluate every selected cell.  A backend that raises becomes an ``error`` record;
+    the other cells still run."""
+    start = time.perf_counter()
+    points = {t.name: t.points(plan.points, plan.seed, plan.size) for t in plan.targets}
+    records: list[CheckRecord] = []
+    values: dict[tuple[str, str, str, str], np.ndarray] = {}
+
+    def emit(rec: CheckRecord) -> None:
+        records.append(rec)
+        if on_record:
+            on_record(rec)
+
+    for spec in plan.backends:
+        backend = spec.create(dtype=plan.dtype, device=plan.device)
+        try:
+            backend.ensure_loaded()
+            load_error = None
+        except BackendUnavailable as exc:
+            load_error = ("unavailable", str(exc))
+        except Exception as exc:  # an import that crashes is this backend's problem only
+            load_error = ("error", f"{type(exc).__name__}: {exc}")
+        for target in plan.targets:
+            for quantity in plan.quantities_of(target):
+                base = dict(
+                    target=target.name,
+                    quantity=quantity,
+                    backend=spec.name,
+                    mode=spec.mode,
+                    dtype=plan.dtype,
+                    device=plan.device,
+                )
+                if load_error:
+                    emit(
+                        CheckRecord(**base, point="*", status=load_error[0], message=load_error[1])
+                    )
+                    continue
+                for i, point in enumerate(points[target.name]):
+                    rec = _check_one(plan, backend, target, quantity, point, i, base, values)
+                    emit(rec)
+    suspects = _suspects(plan, records, values)
+    return CheckReport(plan, records, suspects, time.perf_counter() - start)
+
+
+def _check_one(
+    plan: CheckPlan,
+    backend: Any,
+    target: Target,
+    quantity: str,
+    point: Point,
+    index: int,
+    base: dict[str, Any],
+    values: dict[tuple[str, str, str, str], np.ndarray],
+) -> CheckRecord:
+    size = None if target.is_scalar else point.size
+    v = direction(plan.seed, target.name, index, point.x.shape) if quantity == "hvp" else None
+    # The reference is computed in float64 at the very point the backend sees (cast first).
+    ref_point = point.astype(plan.dtype).astype(np.float64)
+    ref_v = None if v is None else v.astype(plan.dtype).astype(np.float64)
+    rtol, atol = plan.tolerances.lookup(
+        plan.dtype,
+        derivative_order(quantity),
+        finite=backend.name == "finite",
+        target=target.name,
+        quantity=quantity,
+        target_overrides=target.tolerances,
+    )
+    common = dict(base, point=point.label, size=size, rtol=rtol, atol=atol)
+    t0 = time.perf_counter()
+    try:
+        got = backend.evaluate(target, quantity, point, v)
+    except QuantityUnsupported as exc:
+        return CheckRecord(**common, status="unsupported", message=str(exc))
+    except Exception as exc:  # any backend failure is this cell's error, never the run's
+        return CheckRecord(
+            **common,
+            status="error",
+            message=f"{type(exc).__name__}: {exc}",
+            seconds=time.perf_counter() - t0,
+        )
+    seconds = time.perf_counter() - t0
+    try:
+        ref = target.closed_form(quantity, ref_point, ref_v)
+    except Exception as exc:
+        return CheckRecord(
+            **common,
+            status="error",
+            seconds=seconds,
+            message=f"closed form raised {type(exc).__name__}: {exc}",
+        )
+    if not np.all(np.isfinite(ref)):
+        return CheckRecord(
+            **common,
+            status="error",
+            seconds=seconds,
+            message="the closed form is NaN or Inf at this point",
+        )
+    verdict = compare_arrays(got, ref, rtol, atol, plan.dtype)
+    values[(target.name, quantity, point.label, backend.label)] = np.asarray(got, np.float64)
+    return CheckRecord(
+        **common,
+        status=verdict.status,
+        max_abs_error=verdict.max_abs_error,
+        max_rel_error=verdict.max_rel_error,
+        worst_index=None if verdict.worst_index is None else list(verdict.worst_index),
+        got=verdict.got,
+        ref=verdict.ref,
+        mismatched=verdict.mismatched,
+        total=verdict.total,
+        message=verdict.message,
+        seconds=seconds,
+    )
+
+
+def _suspects(
+    plan: CheckPlan,
+    records: list[CheckRecord],
+    values: dict[tuple[str, str, str, str], np.ndarray],
+) -> list[Suspect]:
+    """Cells where ≥ 2 AD backends fail the closed form yet agree with one another."""
+    autodiff = {b.label for b in plan.backends if all_backends()[b.name].is_autodiff}
+    groups: dict[tuple[str, str, str], list[CheckRecord]] = {}
+    for r in records:
+        if r.label in autodiff and r.status in ("pass", "fail"):
+            groups.setdefault((r.target, r.quantity, r.point), []).append(r)
+    out = []
+    for (target, quantity, point), recs in groups.items():
+        if len(recs) < 2 or any(r.status == "pass" for r in recs):
+            continue
+        first = values[(target, quantity, point, recs[0].label)]
+        rtol, atol = recs[0].rtol or 0.0, recs[0].atol or 0.0
+        if all(
+            arrays_agree(values[(target, quantity, point, r.label)], first, rtol, atol)
+            for r in recs[1:]
+        ):
+            out.append(Suspect(target, quantity, point, [r.label for r in recs]))
+    return out

@@ -1,0 +1,44 @@
+"""The ``adbench`` command line: thin typer commands that parse, call an engine, render and
+pick an exit code.  Engines and frameworks are imported inside the commands, so
+``adbench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from autodiff_bench.cli.common import app, fail
+from autodiff_bench.errors import UsageError
+
+# Each module adds its commands to ``app`` (one registration line per command module).
+from autodiff_bench.cli import check_commands  # noqa: F401  isort: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script: exit 0 good, 1 findings, 2 bad usage."""
+    try:
+        code = app(args=argv, prog_name="adbench", standalone_mode=False)
+    except UsageError as exc:
+        code = fail(str(exc))
+    except KeyboardInterrupt:
+        code = fail("interrupted", code=130)
+    except Exception as exc:
+        # typer's parser errors (its own or click's, depending on the typer version) carry
+        # exit_code 2 and format_message(); print them as one line, not a framed box.
+        name = type(exc).__name__
+        if name == "NoArgsIsHelpError":
+            ctx = getattr(exc, "ctx", None)
+            print(ctx.get_help() if ctx is not None else exc.format_message())  # type: ignore[attr-defined]
+            code = 0
+        elif name == "Abort":
+            code = fail("interrupted", code=130)
+        elif getattr(exc, "exit_code", None) == 2 and hasattr(exc, "format_message"):
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "adbench"
+            code = fail(f"{exc.format_message()} (see '{where} --help')")
+        else:
+            raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,277 @@
+"""``adbench list``, ``adbench show`` and ``adbench check``."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from autodiff_bench.cli.common import (
+    BackendsOpt,
+    ConfigOpt,
+    DeviceOpt,
+    DtypeOpt,
+    FormatOpt,
+    OutputOpt,
+    QuantitiesOpt,
+    SeedOpt,
+    TargetsFileOpt,
+    TargetsOpt,
+    app,
+    deliver,
+    load_user_targets,
+    parse_format,
+)
+
+
+@app.command("list")
+def list_command(
+    what: Annotated[str, typer.Argument(help="targets, backends or all.")] = "all",
+    targets_file: TargetsFileOpt = None,
+) -> int:
+    """List the targets (formula, quantities) and backends (version, availability)."""
+    from rich.table import Table
+
+    from autodiff_bench.backends import all_backends
+    from autodiff_bench.errors import unknown_name
+    from autodiff_bench.render import make_console
+    from autodiff_bench.targets import all_targets
+
+    if what not in ("targets", "backends", "all"):
+        raise unknown_name("list", what, ("targets", "backends", "all"))
+    load_user_targets(targets_file)
+    console = make_console()
+    if what in ("targets", "all"):
+        table = Table(title="targets", title_justify="left")
+        for col in ("id", "f", "quantities", "notes"):
+            table.add_column(col)
+        for t in all_targets().values():
+            table.add_row(t.name, t.formula, " ".join(t.quantities), t.description)
+        console.print(table)
+    if what in ("backends", "all"):
+        table = Table(title="backends", title_justify="left")
+        for col in ("id", "modes", "version", "status", "what"):
+            table.add_column(col)
+        for name, cls in all_backends().items():
+            available = cls.is_available()
+            version = cls.version() or ("builtin" if cls.module is None else "—")
+            status = "available" if available else f"unavailable: {cls.install_hint}"
+            table.add_row(name, ", ".join(cls.modes), version, status, cls.description)
+        console.print(table)
+    return 0
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, enabled: bool) -> Iterator[Callable[[Any], None]]:
+    """A transient progress bar on stderr (only on a terminal); yields the per-record hook."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda record: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from autodiff_bench.render import make_console
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=make_console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("checking", total=total)
+
+        def advance(record: Any) -> None:
+            progress.update(task, advance=1, description=f"checking {record.label}")
+
+        yield advance
+
+
+@app.command()
+def check(
+    targets: TargetsOpt = None,
+    backends: BackendsOpt = None,
+    quantities: QuantitiesOpt = None,
+    points: Annotated[
+        int | None, typer.Option("--points", help="Random points besides the canonical ones.")
+    ] = None,
+    seed: SeedOpt = None,
+    dtype: DtypeOpt = None,
+    size: Annotated[int | None, typer.Option("--size", help="Size of vector targets.")] = None,
+    device: DeviceOpt = None,
+    require: Annotated[
+        list[str] | None,
+        typer.Option("--require", help="Backends whose absence is a failure (exit 1)."),
+    ] = None,
+    config: ConfigOpt = None,
+    targets_file: TargetsFileOpt = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+    save_baseline: Annotated[
+        Path | None, typer.Option("--save-baseline", help="Also write the JSON here.")
+    ] = None,
+) -> int:
+    """The correctness matrix: every derivative from every backend against the closed form.
+
+    Exit 0 when every cell passes, 1 on a mismatch, NaN, error or missing required backend.
+    """
+    from autodiff_bench.check import resolve_check_plan, run_check
+    from autodiff_bench.config import load_config
+    from autodiff_bench.report import check_output_path
+
+    fmt = parse_format(fmt)
+    for path in (output, save_baseline):
+        if path is not None:
+            check_output_path(path)
+    cfg = load_config(config)
+    load_user_targets(targets_file)
+    plan = resolve_check_plan(
+        cfg,
+        targets=targets,
+        backends=backends,
+        quantities=quantities,
+        points=points,
+        seed=seed,
+        dtype=dtype,
+        size=size,
+        device=device,
+        require=require,
+    )
+    total = sum(
+        len(plan.backends) * len(plan.quantities_of(t)) * (len(t.canonical) + plan.points)
+        for t in plan.targets
+    )
+    with progress_bar(total, enabled=True) as hook:
+        report = run_check(plan, hook)
+    _emit_check(report, fmt, output, save_baseline)
+    return report.exit_code
+
+
+def check_document(report: Any) -> dict[str, Any]:
+    """The JSON document of a check run."""
+    from dataclasses import asdict
+
+    from autodiff_bench.report import make_document
+
+    return make_document(
+        "check",
+        report.plan.as_dict(),
+        report.records,
+        suspects=[asdict(s) for s in report.suspects],
+        seconds=report.seconds,
+    )
+
+
+def _emit_check(report: Any, fmt: str, output: Path | None, baseline: Path | None) -> None:
+    from autodiff_bench.render import make_console, records_csv
+    from autodiff_bench.render.check import check_markdown, render_check_table, summary_line
+    from autodiff_bench.report import dumps, write_atomic
+
+    if baseline is not None:
+        write_atomic(baseline, dumps(check_document(report)))
+    if fmt == "table":
+        if output is None:
+            render_check_table(report, make_console())
+            return
+        buf = io.StringIO()
+        render_check_table(report, make_console(buf))
+        text = buf.getvalue()
+    elif fmt == "json":
+        text = dumps(check_document(report))
+    elif fmt == "csv":
+        text = records_csv(report.records)
+    else:
+        text = check_markdown(report)
+    deliver(text, output, summary_line(report))
+
+
+def _parse_at(text: str, target: Any) -> float:
+    from autodiff_bench.errors import UsageError
+
+    try:
+        x = float(text)
+    except ValueError:
+        raise UsageError(f"--at must be a number, not '{text}'", "e.g. --at 0.5") from None
+    lo, hi = target.domain
+    if not math.isfinite(x) or not lo <= x <= hi:
+        raise UsageError(
+            f"--at {text} is outside the domain of '{target.name}' ({lo:g} ≤ x ≤ {hi:g})",
+            "pick a finite x inside the domain",
+        )
+    return x
+
+
+@app.command()
+def show(
+    target: Annotated[str, typer.Argument(help="The target id (see 'adbench list').")],
+    at: Annotated[str | None, typer.Option("--at", help="x for a scalar target.")] = None,
+    size: Annotated[
+        int | None, typer.Option("--size", help="Size of a random point (vector targets).")
+    ] = None,
+    seed: SeedOpt = None,
+    backends: BackendsOpt = None,
+    dtype: DtypeOpt = None,
+    targets_file: TargetsFileOpt = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> int:
+    """The formula, its closed forms, and every backend's value side by side at one point."""
+    from autodiff_bench.check import resolve_check_plan
+    from autodiff_bench.config import EMPTY
+    from autodiff_bench.errors import UsageError
+    from autodiff_bench.render.show import render_show, show_document, show_markdown
+    from autodiff_bench.report import check_output_path, dumps
+    from autodiff_bench.show import run_show
+    from autodiff_bench.targets import Point, get_target
+
+    fmt = parse_format(fmt)
+    if output is not None:
+        check_output_path(output)
+    load_user_targets(targets_file)
+    tgt = get_target(target)
+    plan = resolve_check_plan(
+        EMPTY, targets=[tgt.name], backends=backends, dtype=dtype, size=size, seed=seed, points=0
+    )
+    if at is not None:
+        if not tgt.is_scalar:
+            raise UsageError(f"--at is for scalar targets; '{tgt.name}' takes --size N")
+        x = _parse_at(at, tgt)
+        # A scalar target's constants (if any) come from its canonical point.
+        params = tgt.canonical[0].params if tgt.canonical else {}
+        point = Point.scalar(x, **dict(params))
+    elif size is not None or not tgt.canonical:
+        import numpy as np
+
+        n = size if size is not None else tgt.default_size
+        p = tgt.sample(np.random.default_rng(plan.seed), n)
+        point = Point(p.x, p.params, f"random (size {n}, seed {plan.seed})")
+    else:
+        point = tgt.canonical[0]
+    result = run_show(plan, tgt, point)
+    if fmt == "table" and output is None:
+        from autodiff_bench.render import make_console
+
+        render_show(result, make_console())
+    else:
+        if fmt == "json":
+            text = dumps(show_document(result))
+        elif fmt == "markdown":
+            text = show_markdown(result)
+        elif fmt == "csv":
+            from autodiff_bench.render import records_csv
+
+            text = records_csv(result.records)
+        else:
+            from autodiff_bench.render import make_console
+
+            buf = io.StringIO()
+            render_show(result, make_console(buf))
+            text = buf.getvalue()
+        deliver(text, output)
+    return result.exit_code

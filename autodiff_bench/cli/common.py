@@ -1,0 +1,92 @@
+"""What every command shares: the app, option types, error reporting and output."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="adbench",
+    help="Compare automatic-differentiation backends: is this derivative right, and what "
+    "does it cost?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def fail(message: str, code: int = 2) -> int:
+    """Print a one-line error to stderr and return the exit code (2: bad usage)."""
+    print(f"adbench: error: {message}", file=sys.stderr)
+    return code
+
+
+# ---- option types shared by the commands ------------------------------------------------
+
+TargetsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--targets", "-t", help="Targets, comma-separated or repeated ('all')."),
+]
+BackendsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--backends",
+        "-b",
+        help="Backends as name or name:mode, comma-separated ('all', 'all-modes').",
+    ),
+]
+QuantitiesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--quantities", "-q", help="d1..d4, grad, hessian, hvp (default: all)."),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="A TOML run configuration (configs/).")
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the output to this file.")
+]
+DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="float64 or float32.")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="cpu or cuda.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of the random points.")]
+TargetsFileOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--targets-file", help="A Python file registering your own targets."),
+]
+
+
+def parse_format(fmt: str) -> str:
+    """Validate ``--format``."""
+    from autodiff_bench.errors import unknown_name
+    from autodiff_bench.render import FORMATS
+
+    if fmt not in FORMATS:
+        raise unknown_name("format", fmt, FORMATS)
+    return fmt
+
+
+def load_user_targets(files: list[Path] | None) -> None:
+    """Import every ``--targets-file``."""
+    from autodiff_bench.targets import load_targets_file
+
+    for f in files or []:
+        load_targets_file(f)
+
+
+def deliver(text: str, output: Path | None, summary: str | None = None) -> None:
+    """Write ``text`` to ``output`` atomically (and the summary to stderr), or to stdout."""
+    from autodiff_bench.report import write_atomic
+
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    write_atomic(output, text)
+    if summary:
+        print(summary, file=sys.stderr)
+    print(f"wrote {output}", file=sys.stderr)

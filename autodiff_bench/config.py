@@ -1,0 +1,210 @@
+"""Run configurations: TOML files in ``configs/`` validated against a schema, merged with
+command-line options (the command line wins).  Config files never execute code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from autodiff_bench.errors import UsageError
+
+Validator = Callable[[Any], Any]
+
+
+def _str_list(v: Any) -> list[str]:
+    if isinstance(v, str):
+        return [s.strip() for s in v.split(",") if s.strip()]
+    if isinstance(v, list) and all(isinstance(s, str) for s in v):
+        return list(v)
+    raise TypeError("a string or a list of strings")
+
+
+def _int_list(v: Any) -> list[int]:
+    if isinstance(v, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in v):
+        return list(v)
+    raise TypeError("a list of integers")
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    raise TypeError("an integer")
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    raise TypeError("a number")
+
+
+def _str(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    raise TypeError("a string")
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    raise TypeError("true or false")
+
+
+def _tolerance_pair(v: Any) -> tuple[float, float]:
+    if (
+        isinstance(v, list)
+        and len(v) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in v)
+    ):
+        return (float(v[0]), float(v[1]))
+    raise TypeError("[rtol, atol], two non-negative numbers")
+
+
+#: Section -> key -> validator.  Engines add their own sections with :func:`add_section`.
+SCHEMA: dict[str, dict[str, Validator]] = {
+    "check": {
+        "targets": _str_list,
+        "backends": _str_list,
+        "quantities": _str_list,
+        "points": _int,
+        "seed": _int,
+        "dtype": _str,
+        "size": _int,
+        "device": _str,
+        "require": _str_list,
+    },
+}
+
+VALIDATORS = {
+    "str_list": _str_list,
+    "int_list": _int_list,
+    "int": _int,
+    "number": _number,
+    "str": _str,
+    "bool": _bool,
+}
+
+
+def add_section(name: str, keys: dict[str, Validator]) -> None:
+    """Declare the keys of a config section (one per command)."""
+    SCHEMA.setdefault(name, {}).update(keys)
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A validated configuration: its sections and the tolerance overrides."""
+
+    path: str | None
+    sections: dict[str, dict[str, Any]]
+    tolerances: dict[str, Any]
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The validated keys of one section (empty if absent)."""
+        return self.sections.get(name, {})
+
+
+EMPTY = ConfigFile(None, {}, {})
+
+
+def load_config(path: str | Path | None) -> ConfigFile:
+    """Read and validate a TOML config; every problem names the key and the file."""
+    if path is None:
+        return EMPTY
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(f"config '{p}' does not exist", "see the files in configs/") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read config '{p}': {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"config '{p}' is not valid TOML: {exc}", "fix the syntax") from exc
+    sections: dict[str, dict[str, Any]] = {}
+    tolerances: dict[str, Any] = {}
+    for name, body in raw.items():
+        if name == "tolerances":
+            tolerances = _validate_tolerances(p, body)
+            continue
+        if name not in SCHEMA:
+            raise UsageError(
+                f"config '{p}': unknown section [{name}]",
+                f"sections are {', '.join(sorted([*SCHEMA, 'tolerances']))}",
+            )
+        if not isinstance(body, dict):
+            raise UsageError(f"config '{p}': '{name}' must be a [{name}] table")
+        sections[name] = {}
+        for key, value in body.items():
+            if key not in SCHEMA[name]:
+                raise UsageError(
+                    f"config '{p}': unknown key '{name}.{key}'",
+                    f"[{name}] takes {', '.join(sorted(SCHEMA[name]))}",
+                )
+            try:
+                sections[name][key] = SCHEMA[name][key](value)
+            except TypeError as exc:
+                raise UsageError(
+                    f"config '{p}': '{name}.{key}' must be {exc}, not {value!r}"
+                ) from exc
+    return ConfigFile(str(p), sections, tolerances)
+
+
+def _validate_tolerances(p: Path, body: Any) -> dict[str, Any]:
+    """``[tolerances.<dtype>]``, ``[tolerances.finite.<dtype>]`` with ``orderN = [rtol, atol]``;
+    ``[tolerances.target.<name>]`` with ``<quantity> = [rtol, atol]``."""
+    from autodiff_bench.correctness import DTYPES
+
+    if not isinstance(body, dict):
+        raise UsageError(f"config '{p}': 'tolerances' must be a table")
+    out: dict[str, Any] = {"ad": {}, "finite": {}, "target": {}}
+
+    def orders(where: str, table: Any) -> dict[int, tuple[float, float]]:
+        if not isinstance(table, dict):
+            raise UsageError(f"config '{p}': '{where}' must be a table")
+        got = {}
+        for key, value in table.items():
+            if key not in {f"order{i}" for i in range(5)}:
+                raise UsageError(f"config '{p}': unknown key '{where}.{key}'", "use order0..order4")
+            try:
+                got[int(key[5:])] = _tolerance_pair(value)
+            except TypeError as exc:
+                raise UsageError(f"config '{p}': '{where}.{key}' must be {exc}") from exc
+        return got
+
+    for key, value in body.items():
+        if key in DTYPES:
+            out["ad"][key] = orders(f"tolerances.{key}", value)
+        elif key == "finite" and isinstance(value, dict):
+            for dtype, table in value.items():
+                if dtype not in DTYPES:
+                    raise UsageError(
+                        f"config '{p}': unknown key 'tolerances.finite.{dtype}'",
+                        f"use {', '.join(DTYPES)}",
+                    )
+                out["finite"][dtype] = orders(f"tolerances.finite.{dtype}", table)
+        elif key == "target" and isinstance(value, dict):
+            for target, table in value.items():
+                if not isinstance(table, dict):
+                    raise UsageError(f"config '{p}': 'tolerances.target.{target}' must be a table")
+                try:
+                    out["target"][target] = {q: _tolerance_pair(v) for q, v in table.items()}
+                except TypeError as exc:
+                    raise UsageError(
+                        f"config '{p}': 'tolerances.target.{target}' values must be {exc}"
+                    ) from exc
+        else:
+            raise UsageError(
+                f"config '{p}': unknown key 'tolerances.{key}'",
+                f"use {', '.join(DTYPES)}, finite or target",
+            )
+    return out
+
+
+def pick(cli_value: Any, section: dict[str, Any], key: str, default: Any) -> Any:
+    """The command line's value if given, else the config's, else the default."""
+    if cli_value is not None:
+        return cli_value
+    return section.get(key, default)

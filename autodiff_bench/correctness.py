@@ -1,0 +1,191 @@
+"""The correctness policy: tolerances per dtype × derivative order, and array verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+#: (rtol, atol) by dtype and derivative order, for automatic differentiation.  AD is exact
+#: up to round-off, so these sit orders of magnitude above it and far below any real error.
+AD_TOLERANCES: dict[str, dict[int, tuple[float, float]]] = {
+    "float64": {
+        0: (1e-12, 1e-12),
+        1: (1e-9, 1e-9),
+        2: (1e-8, 1e-8),
+        3: (1e-7, 1e-7),
+        4: (1e-6, 1e-6),
+    },
+    "float32": {
+        0: (1e-5, 1e-5),
+        1: (1e-4, 1e-4),
+        2: (3e-4, 3e-4),
+        3: (1e-3, 1e-3),
+        4: (3e-3, 3e-3),
+    },
+}
+#: Looser for finite differences: truncation and round-off grow with the order.
+FINITE_TOLERANCES: dict[str, dict[int, tuple[float, float]]] = {
+    "float64": {
+        0: (1e-12, 1e-12),
+        1: (1e-6, 1e-6),
+        2: (1e-5, 1e-5),
+        3: (1e-4, 1e-4),
+        4: (1e-3, 1e-3),
+    },
+    "float32": {
+        0: (1e-5, 1e-5),
+        1: (1e-4, 1e-4),
+        2: (3e-4, 3e-4),
+        3: (1e-3, 1e-3),
+        4: (3e-3, 3e-3),
+    },
+}
+DTYPES = tuple(AD_TOLERANCES)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The tolerance table in force, with the overrides from a config."""
+
+    ad: Mapping[str, Mapping[int, tuple[float, float]]]
+    finite: Mapping[str, Mapping[int, tuple[float, float]]]
+    #: target name -> quantity -> (rtol, atol); beats the tables.
+    per_target: Mapping[str, Mapping[str, tuple[float, float]]]
+
+    @classmethod
+    def default(cls) -> Tolerances:
+        """The built-in tables, no overrides."""
+        return cls(AD_TOLERANCES, FINITE_TOLERANCES, {})
+
+    def lookup(
+        self,
+        dtype: str,
+        order: int,
+        *,
+        finite: bool,
+        target: str = "",
+        quantity: str = "",
+        target_overrides: Mapping[str, tuple[float, float]] | None = None,
+    ) -> tuple[float, float]:
+        """(rtol, atol): config per target, then the target's own, then the table."""
+        if quantity in self.per_target.get(target, {}):
+            return self.per_target[target][quantity]
+        if target_overrides and quantity in target_overrides:
+            return target_overrides[quantity]
+        table = self.finite if finite else self.ad
+        return table[dtype][order]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a computed array compares with the reference."""
+
+    status: str  # pass | fail | nonfinite
+    max_abs_error: float | None
+    max_rel_error: float | None
+    worst_index: tuple[int, ...] | None
+    got: float | None
+    ref: float | None
+    mismatched: int
+    total: int
+    message: str
+
+
+def compare_arrays(
+    got: np.ndarray, ref: np.ndarray, rtol: float, atol: float, dtype: str
+) -> Verdict:
+    """Check ``|got − ref| ≤ atol + rtol·|ref|`` element by element, plus shape and dtype.
+
+    A result in a *narrower* float type than asked for fails (digits were lost); a wider one
+    (HIPS autograd returns float64 from some float32 rules) is compared and noted.
+    """
+    got = np.asarray(got)
+    ref = np.asarray(ref, dtype=np.float64)
+    total = int(ref.size)
+    if got.shape != ref.shape:
+        return Verdict(
+            "fail",
+            None,
+            None,
+            None,
+            None,
+            None,
+            total,
+            total,
+            f"shape {got.shape}, expected {ref.shape}",
+        )
+    note = ""
+    if got.dtype != np.dtype(dtype):
+        if (
+            not np.issubdtype(got.dtype, np.floating)
+            or got.dtype.itemsize < np.dtype(dtype).itemsize
+        ):
+            return Verdict(
+                "fail",
+                None,
+                None,
+                None,
+                None,
+                None,
+                total,
+                total,
+                f"dtype {got.dtype}, expected {dtype}",
+            )
+        note = f"returned {got.dtype} for {dtype} inputs"
+    g = got.astype(np.float64)
+    if not np.all(np.isfinite(g)):
+        bad = ~np.isfinite(g)
+        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), g.shape))
+        return Verdict(
+            "nonfinite",
+            None,
+            None,
+            idx,
+            _item(g, idx),
+            _item(ref, idx),
+            int(bad.sum()),
+            total,
+            f"{int(bad.sum())}/{total} elements are NaN or Inf",
+        )
+    diff = np.abs(g - ref)
+    allowed = atol + rtol * np.abs(ref)
+    bad = diff > allowed
+    mismatched = int(bad.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(ref != 0, diff / np.abs(ref), np.where(diff == 0, 0.0, np.inf))
+    finite_rel = rel[np.isfinite(rel)]
+    max_rel = float(finite_rel.max()) if finite_rel.size else None
+    max_abs = float(diff.max()) if total else 0.0
+    # The worst element is the one furthest past its allowance (or closest to it).
+    worst = np.unravel_index(int(np.argmax(diff - allowed)), g.shape) if total else ()
+    idx = tuple(int(i) for i in worst)
+    if mismatched:
+        message = (
+            f"{mismatched}/{total} mismatched; worst at {_fmt_index(idx)}: "
+            f"got {_item(g, idx):.17g}, expected {_item(ref, idx):.17g}"
+        )
+        status = "fail"
+    else:
+        message = ""
+        status = "pass"
+    if note:
+        message = f"{message}; {note}" if message else note
+    return Verdict(
+        status, max_abs, max_rel, idx, _item(g, idx), _item(ref, idx), mismatched, total, message
+    )
+
+
+def _item(a: np.ndarray, idx: tuple[int, ...]) -> float:
+    return float(a[idx]) if a.ndim else float(a)
+
+
+def _fmt_index(idx: tuple[int, ...]) -> str:
+    return "[" + ", ".join(map(str, idx)) + "]" if idx else "the value"
+
+
+def arrays_agree(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
+    """Whether two results agree with each other under the same test (shapes must match)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))

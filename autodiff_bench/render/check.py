@@ -1,0 +1,135 @@
+"""Renderers for ``check``: the correctness matrix, its details and its summary line."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from autodiff_bench.check import CheckReport
+from autodiff_bench.render.common import markdown_table, sci
+from autodiff_bench.report import CheckRecord, worst_status
+
+_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "nonfinite": "bold magenta",
+    "error": "bold red",
+    "timeout": "bold red",
+    "unsupported": "dim",
+    "unavailable": "dim",
+}
+_SYMBOL = {
+    "pass": "✓",
+    "fail": "✗",
+    "nonfinite": "NaN",
+    "error": "error",
+    "timeout": "timeout",
+    "unsupported": "—",
+    "unavailable": "n/a",
+}
+
+
+def cell_summary(records: list[CheckRecord]) -> tuple[str, str]:
+    """(status, text) for one matrix cell: the worst status over its points and the largest
+    error (relative where the reference is non-zero)."""
+    if not records:
+        return "", ""
+    status = worst_status([r.status for r in records])
+    if status in ("pass", "fail"):
+        errs = [e for r in records for e in (r.max_rel_error, r.max_abs_error) if e is not None]
+        rel = [r.max_rel_error for r in records if r.max_rel_error is not None]
+        err = max(rel) if rel else (max(errs) if errs else None)
+        if status == "fail":
+            bad = [r for r in records if r.status == "fail"]
+            worst = max(bad, key=lambda r: r.mismatched)
+            return status, f"✗ {worst.mismatched}/{worst.total} {sci(err)}"
+        return status, f"✓ {sci(err)}"
+    return status, _SYMBOL[status]
+
+
+def summary_line(report: CheckReport) -> str:
+    """One line a person wants: did everything pass, and what was run."""
+    counts = report.counts()
+    total = sum(counts.values())
+    shape = (
+        f"{len(report.columns())} backends × {len(report.rows())} rows, "
+        f"canonical + {report.plan.points} random points each, "
+        f"{report.plan.dtype}, {report.seconds:.1f} s"
+    )
+    skipped = ", ".join(f"{counts[s]} {s}" for s in ("unsupported", "unavailable") if counts.get(s))
+    bad = {s: n for s, n in counts.items() if s not in ("pass", "unsupported", "unavailable")}
+    missing = report.missing_required()
+    if not bad and not missing:
+        head = f"All {counts.get('pass', 0)} checked cells pass"
+        if skipped:
+            head += f" ({skipped})"
+        return f"{head} — {shape}"
+    parts = [f"{n} {s}" for s, n in sorted(bad.items())]
+    if missing:
+        parts.append(f"required backend(s) missing: {', '.join(missing)}")
+    return f"FAILED: {', '.join(parts)} of {total} cells ({counts.get('pass', 0)} pass) — {shape}"
+
+
+def details(report: CheckReport) -> list[str]:
+    """Lines explaining every failing point, the suspects and the missing backends."""
+    lines = []
+    for r in report.records:
+        if r.status in ("fail", "nonfinite", "error", "timeout"):
+            errs = ""
+            if r.status == "fail" and r.max_abs_error is not None:
+                errs = f" (max abs {sci(r.max_abs_error, 2)}, max rel {sci(r.max_rel_error, 2)})"
+            lines.append(
+                f"{r.target} {r.quantity} [{r.label}] at {r.point}: {r.status}: {r.message}{errs}"
+            )
+    for s in report.suspects:
+        lines.append(
+            f"{s.target} {s.quantity} at {s.point}: the closed form is the suspect — "
+            f"{len(s.backends)} AD backends ({', '.join(s.backends)}) agree with each other "
+            "but not with it"
+        )
+    seen = set()
+    for r in report.records:
+        if r.status == "unavailable" and r.label not in seen:
+            seen.add(r.label)
+            lines.append(f"{r.label}: unavailable — {r.message}")
+    return lines
+
+
+def render_check_table(report: CheckReport, console: Console) -> None:
+    """The matrix (rows target × quantity, columns backends), details, summary."""
+    table = Table(title=f"adbench check ({report.plan.dtype})", title_justify="left")
+    table.add_column("target")
+    table.add_column("quantity")
+    for label in report.columns():
+        table.add_column(label, justify="right", no_wrap=True)
+    suspect_rows = {(s.target, s.quantity) for s in report.suspects}
+    previous = None
+    for target, quantity in report.rows():
+        cells = []
+        for label in report.columns():
+            status, text = cell_summary(report.cell(target, quantity, label))
+            cells.append(Text(text, style=_STYLE.get(status, "")))
+        name = target if target != previous else ""
+        previous = target
+        q = quantity + (" (closed form suspect)" if (target, quantity) in suspect_rows else "")
+        table.add_row(name, q, *cells)
+    console.print(table)
+    for line in details(report):
+        console.print(Text(line))
+    ok = report.exit_code == 0
+    console.print(Text(summary_line(report), style="bold green" if ok else "bold red"))
+
+
+def check_markdown(report: CheckReport) -> str:
+    """The matrix as Markdown, then details and the summary line."""
+    header = ["target", "quantity", *report.columns()]
+    rows = [
+        [t, q, *(cell_summary(report.cell(t, q, lab))[1] for lab in report.columns())]
+        for t, q in report.rows()
+    ]
+    text = markdown_table(header, rows)
+    extra = details(report)
+    if extra:
+        text += "\n" + "\n".join(f"- {line}" for line in extra) + "\n"
+    return text + f"\n**{summary_line(report)}**\n"

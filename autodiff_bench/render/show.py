@@ -1,0 +1,90 @@
+"""Renderers for ``show``: the formula, closed forms and values side by side."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from autodiff_bench.render.common import markdown_table
+from autodiff_bench.report import make_document
+from autodiff_bench.show import ShowResult
+
+_STYLE = {"pass": "green", "fail": "bold red", "nonfinite": "bold magenta", "error": "bold red"}
+
+
+def format_value(value: Any) -> str:
+    """A scalar with all 17 significant digits; arrays compactly."""
+    if value is None:
+        return "—"
+    a = np.asarray(value, dtype=np.float64)
+    if a.ndim == 0:
+        return f"{float(a):.17g}"
+    return np.array2string(a, precision=6, suppress_small=True, max_line_width=60)
+
+
+def _point_text(result: ShowResult) -> str:
+    p = result.point
+    if result.target.is_scalar:
+        return f"x = {float(p.x):.17g}"
+    return f"{p.label or 'point'}: x has shape {p.x.shape}"
+
+
+def _cell(result: ShowResult, quantity: str, label: str) -> tuple[str, str]:
+    r = result.get(quantity, label)
+    if r is None:
+        return "", ""
+    if r.status in ("pass", "fail", "nonfinite"):
+        return r.status, format_value(r.value)
+    return r.status, r.status
+
+
+def render_show(result: ShowResult, console: Console) -> None:
+    """Header, closed forms, the value table and the notes."""
+    t = result.target
+    console.print(Text(f"{t.name}: f = {t.formula}", style="bold"))
+    for q in t.quantities:
+        text = t.closed_form_text.get(q)
+        if text:
+            console.print(f"  {q} = {text}")
+    console.print(f"at {_point_text(result)} ({result.plan.dtype})")
+    table = Table()
+    table.add_column("backend")
+    for q in result.quantities:
+        table.add_column("f" if q == "primal" else q, justify="right", overflow="fold")
+    for b in result.plan.backends:
+        cells = []
+        for q in result.quantities:
+            status, text = _cell(result, q, b.label)
+            cells.append(Text(text, style=_STYLE.get(status, "dim")))
+        table.add_row(b.label, *cells)
+    console.print(table)
+    for name, value in result.notes.items():
+        console.print(f"{name}: {value:.3e}")
+    for r in result.records:
+        if r.status not in ("pass",) and r.message:
+            console.print(Text(f"{r.label} {r.quantity}: {r.status}: {r.message}"))
+
+
+def show_markdown(result: ShowResult) -> str:
+    """The value table as Markdown."""
+    rows = [
+        [b.label, *(_cell(result, q, b.label)[1] for q in result.quantities)]
+        for b in result.plan.backends
+    ]
+    head = f"**{result.target.name}**: f = {result.target.formula}, at {_point_text(result)}\n\n"
+    header = ["backend", *("f" if q == "primal" else q for q in result.quantities)]
+    return head + markdown_table(header, rows)
+
+
+def show_document(result: ShowResult) -> dict[str, Any]:
+    """The JSON document of a show run."""
+    config = {
+        **result.plan.as_dict(),
+        "point": {"label": result.point.label, "x": result.point.x.tolist()},
+    }
+    return make_document("show", config, [asdict(r) for r in result.records], notes=result.notes)

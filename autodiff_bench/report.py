@@ -1,0 +1,236 @@
+"""Result records, run provenance and strict, atomic JSON: the model every renderer reads."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from autodiff_bench.errors import UsageError
+
+SCHEMA_VERSION = 1
+#: Statuses in order of how bad they are (worst last) — used to summarise several points.
+STATUSES = ("pass", "unsupported", "unavailable", "fail", "nonfinite", "timeout", "error")
+FAILING = frozenset({"fail", "nonfinite", "timeout", "error"})
+
+
+@dataclass
+class CheckRecord:
+    """One derivative at one point from one backend, compared with the closed form."""
+
+    target: str
+    quantity: str
+    backend: str
+    mode: str
+    dtype: str
+    point: str
+    status: str
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    worst_index: list[int] | None = None
+    got: float | None = None
+    ref: float | None = None
+    mismatched: int = 0
+    total: int = 0
+    message: str = ""
+    rtol: float | None = None
+    atol: float | None = None
+    size: int | None = None
+    device: str = "cpu"
+    seconds: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The backend column heading (``jax`` or ``jax:nojit``)."""
+        from autodiff_bench.backends import all_backends
+
+        cls = all_backends().get(self.backend)
+        default = cls.modes[0] if cls else self.mode
+        return self.backend if self.mode == default else f"{self.backend}:{self.mode}"
+
+
+def worst_status(statuses: list[str]) -> str:
+    """The worst of several statuses (``pass`` if empty)."""
+    return max(statuses, key=STATUSES.index, default="pass")
+
+
+def environment(threads: int | None = None) -> dict[str, Any]:
+    """Where and with what a run happened: Python, platform, CPU, threads, versions, git."""
+    from autodiff_bench import __version__
+    from autodiff_bench.backends import all_backends
+
+    versions: dict[str, str | None] = {"adbench": __version__, "numpy": _dist_version("numpy")}
+    for name, cls in all_backends().items():
+        if cls.distributions:
+            versions[name] = cls.version()
+    thread_env = {
+        k: os.environ[k]
+        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS")
+        if k in os.environ
+    }
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "threads": {"requested": threads, "env": thread_env},
+        "packages": versions,
+        "git_revision": _git_revision(),
+    }
+
+
+def _dist_version(dist: str) -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_revision() -> str | None:
+    """The revision of the adbench source tree, when it is a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def make_document(
+    command: str,
+    config: dict[str, Any],
+    results: list[Any],
+    threads: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The versioned top-level JSON object for a run."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "environment": environment(threads),
+        "config": config,
+        "results": [asdict(r) if is_dataclass(r) else r for r in results],
+        **extra,
+    }
+
+
+def strict(value: Any) -> Any:
+    """``value`` with NaN and ±Inf replaced by None, so it serialises as strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # NumPy scalars
+        return strict(value.item())
+    return value
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """Strict JSON text (no NaN/Infinity literals)."""
+    return json.dumps(strict(document), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Refuse an output path whose folder does not exist, before any work is done."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write '{p}': folder '{parent}' does not exist", "create it first")
+    if p.is_dir():
+        raise UsageError(f"cannot write '{p}': it is a folder", "give a file name")
+    return p
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader never sees a half-written file."""
+    p = check_output_path(path)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_document(path: str | Path, command: str | None = None) -> dict[str, Any]:
+    """Read an adbench JSON file, checking it is one (UsageError otherwise)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read '{p}': {exc.strerror}", "check the path") from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"'{p}' is not valid JSON (line {exc.lineno}: {exc.msg}); truncated?",
+            "pass a file written by adbench --format json",
+        ) from exc
+    if not isinstance(doc, dict) or "schema_version" not in doc or "results" not in doc:
+        raise UsageError(f"'{p}' is not an adbench result file", "pass a file written by adbench")
+    if doc["schema_version"] != SCHEMA_VERSION:
+        raise UsageError(
+            f"'{p}' has schema_version {doc['schema_version']!r}; "
+            f"this adbench reads {SCHEMA_VERSION}",
+            "re-run the command with this version",
+        )
+    if command is not None and doc.get("command") != command:
+        raise UsageError(f"'{p}' holds '{doc.get('command')}' results, not '{command}'")
+    return doc
+
+
+def stderr_is_terminal() -> bool:
+    """Whether progress can be drawn."""
+    return sys.stderr.isatty()
+
+
+__all__ = [
+    "FAILING",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "CheckRecord",
+    "check_output_path",
+    "dumps",
+    "environment",
+    "load_document",
+    "make_document",
+    "strict",
+    "worst_status",
+    "write_atomic",
+]

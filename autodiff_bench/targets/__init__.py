@@ -1,0 +1,295 @@
+"""The target registry: functions written once against an array namespace ``xp``.
+
+A :class:`Target` bundles the function ``f(xp, x, params)``, its closed-form derivatives
+(NumPy), a seeded input sampler and the canonical points.  Built-ins live in this folder;
+users register their own from a file passed with ``--targets-file`` through the same
+:func:`register` call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autodiff_bench.errors import UsageError, unknown_name
+from autodiff_bench.quantities import SCALAR_QUANTITIES, VECTOR_QUANTITIES
+
+#: ``f(xp, x, params)``: the target written against a backend's array namespace.
+TargetFunction = Callable[[Any, Any, Mapping[str, Any]], Any]
+#: ``closed_form(x, params)``: a derivative in NumPy, float64.
+ClosedForm = Callable[[np.ndarray, Mapping[str, np.ndarray]], np.ndarray]
+#: ``sample(rng, size)``: a random point for a given size.
+Sampler = Callable[[np.random.Generator, int], "Point"]
+
+
+@dataclass(frozen=True)
+class Point:
+    """Where a target is evaluated: the variable ``x`` and the constant ``params``."""
+
+    x: np.ndarray
+    params: Mapping[str, np.ndarray] = field(default_factory=dict)
+    label: str = ""
+
+    @classmethod
+    def scalar(cls, x: float, label: str | None = None, **params: Any) -> Point:
+        """A point for a scalar target at ``x``."""
+        return cls(
+            np.asarray(x, dtype=np.float64),
+            {k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
+            label or f"x={x:g}",
+        )
+
+    @classmethod
+    def of(cls, x: Any, label: str, **params: Any) -> Point:
+        """A point from array-likes, stored in float64."""
+        return cls(
+            np.asarray(x, dtype=np.float64),
+            {k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
+            label,
+        )
+
+    def astype(self, dtype: np.dtype | str) -> Point:
+        """The same point with ``x`` and every param cast to ``dtype``."""
+        return Point(
+            self.x.astype(dtype),
+            {k: np.asarray(v).astype(dtype) for k, v in self.params.items()},
+            self.label,
+        )
+
+    @property
+    def size(self) -> int:
+        """The number of elements of ``x``."""
+        return int(self.x.size)
+
+
+def scalar_sampler(low: float, high: float) -> Sampler:
+    """A sampler drawing ``x`` uniformly from ``[low, high]`` (``size`` is ignored)."""
+
+    def sample(rng: np.random.Generator, size: int) -> Point:
+        return Point.scalar(float(rng.uniform(low, high)))
+
+    return sample
+
+
+@dataclass(frozen=True)
+class Target:
+    """One function with its closed-form derivatives.
+
+    ``closed_forms`` maps a quantity (``d1``..``d4`` for scalar targets, ``grad`` and
+    ``hessian`` for vector ones) to a NumPy function of ``(x, params)``.  ``hvp`` is derived
+    from ``hessian`` unless given (as ``hvp(x, params, v)``).  ``tolerances`` overrides the
+    policy's ``(rtol, atol)`` per quantity.
+    """
+
+    name: str
+    formula: str
+    f: TargetFunction
+    closed_forms: Mapping[str, Callable[..., np.ndarray]]
+    sample: Sampler
+    canonical: Sequence[Point] = ()
+    closed_form_text: Mapping[str, str] = field(default_factory=dict)
+    tolerances: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    domain: tuple[float, float] = (-math.inf, math.inf)
+    default_size: int = 5
+    notes: Callable[[Point], Mapping[str, float]] | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if (
+            not self.name
+            or not self.name.replace("_", "").isalnum()
+            or self.name != self.name.lower()
+        ):
+            raise ValueError(f"target name '{self.name}' must be a lowercase identifier")
+        if not self.closed_forms:
+            raise ValueError(f"target '{self.name}' has no closed-form derivative")
+        allowed = SCALAR_QUANTITIES if self.is_scalar else VECTOR_QUANTITIES
+        for q in self.closed_forms:
+            if q not in allowed:
+                kind = "scalar" if self.is_scalar else "vector"
+                raise ValueError(
+                    f"target '{self.name}': closed form '{q}' is not a {kind} quantity "
+                    f"(use {', '.join(allowed)})"
+                )
+
+    @property
+    def is_scalar(self) -> bool:
+        """Whether ``x`` is a single number (quantities ``d1``..``d4``)."""
+        return any(q in SCALAR_QUANTITIES for q in self.closed_forms)
+
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        """The quantities this target has closed forms for, in canonical order."""
+        have = set(self.closed_forms)
+        if "hessian" in have:
+            have.add("hvp")
+        order = SCALAR_QUANTITIES + VECTOR_QUANTITIES
+        return tuple(q for q in order if q in have)
+
+    def value(self, point: Point) -> np.ndarray:
+        """f at ``point``, evaluated with NumPy."""
+        return np.asarray(self.f(np, point.x, point.params))
+
+    def closed_form(self, quantity: str, point: Point, v: np.ndarray | None = None) -> np.ndarray:
+        """The closed-form ``quantity`` at ``point`` (``v`` is the direction for ``hvp``)."""
+        if quantity == "hvp":
+            if v is None:
+                raise ValueError("hvp needs a direction v")
+            if "hvp" in self.closed_forms:
+                return np.asarray(self.closed_forms["hvp"](point.x, point.params, v))
+            h = np.asarray(self.closed_forms["hessian"](point.x, point.params))
+            n = point.x.size
+            return (h.reshape(n, n) @ v.reshape(n)).reshape(point.x.shape)
+        return np.asarray(self.closed_forms[quantity](point.x, point.params))
+
+    def points(self, k: int, seed: int, size: int | None) -> list[Point]:
+        """The canonical points followed by ``k`` seeded random points of ``size``."""
+        rng = np.random.default_rng(seed)
+        n = size if size is not None else self.default_size
+        drawn = []
+        for i in range(k):
+            p = self.sample(rng, n)
+            drawn.append(Point(p.x, p.params, f"random#{i + 1}"))
+        return [*self.canonical, *drawn]
+
+
+_REGISTRY: dict[str, Target] = {}
+_BUILTINS_LOADED = False
+
+
+def register(target: Target) -> Target:
+    """Add ``target`` to the registry (the one public way, for built-ins and user files)."""
+    if target.name in _REGISTRY and _REGISTRY[target.name] is not target:
+        raise ValueError(f"a target named '{target.name}' is already registered")
+    _REGISTRY[target.name] = target
+    return target
+
+
+def _load_builtins() -> None:
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        _BUILTINS_LOADED = True
+        # Imported in display order: scalar targets first.
+        for module in ("scalar", "linalg", "regression"):
+            importlib.import_module(f"autodiff_bench.targets.{module}")
+
+
+def all_targets() -> dict[str, Target]:
+    """Every registered target, built-ins first, by name."""
+    _load_builtins()
+    return dict(_REGISTRY)
+
+
+def get_target(name: str) -> Target:
+    """The target called ``name``; an unknown name is a :class:`UsageError` with a suggestion."""
+    targets = all_targets()
+    if name not in targets:
+        raise unknown_name("target", name, targets)
+    return targets[name]
+
+
+def load_targets_file(path: str | Path) -> list[str]:
+    """Import a user's targets file; return the names of the targets it registered."""
+    _load_builtins()
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"targets file '{p}' does not exist", "pass the path of a .py file")
+    before = set(_REGISTRY)
+    module_name = f"adbench_user_targets_{abs(hash(p.resolve()))}"
+    spec = importlib.util.spec_from_file_location(module_name, p)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"targets file '{p}' is not a Python file", "pass a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except ValueError as exc:
+        raise UsageError(f"targets file '{p}': {exc}", "see 'Your own targets' in README") from exc
+    except Exception as exc:  # a user file can fail in any way; report it, never crash
+        raise UsageError(
+            f"targets file '{p}' does not import: {type(exc).__name__}: {exc}",
+            "run it with python to see the full error",
+        ) from exc
+    added = [n for n in _REGISTRY if n not in before]
+    if not added:
+        raise UsageError(
+            f"targets file '{p}' registered no target",
+            "call autodiff_bench.register(Target(...)) in it",
+        )
+    return added
+
+
+__all__ = [
+    "ClosedForm",
+    "Point",
+    "Sampler",
+    "Target",
+    "TargetFunction",
+    "all_targets",
+    "check_size",
+    "estimated_bytes",
+    "get_target",
+    "load_targets_file",
+    "register",
+    "scalar_sampler",
+]
+
+
+def estimated_bytes(target: Target, size: int, with_hessian: bool = True) -> int:
+    """Roughly how much memory one point of ``size`` needs (inputs, plus a Hessian).
+
+    Measured on two small samples and extrapolated with the fitted growth exponent, so it
+    works for user targets too.
+    """
+    rng = np.random.default_rng(0)
+    if target.is_scalar:
+        return 8 * target.sample(rng, 1).x.size
+
+    def grown(count: Callable[[Point], int]) -> float:
+        # Fit count ∝ sizeᵏ on sizes 4 and 8, then extrapolate to ``size``.
+        c4, c8 = count(target.sample(rng, 4)), count(target.sample(rng, 8))
+        k = math.log2(max(c8, 1) / max(c4, 1))
+        return c8 * (size / 8) ** k
+
+    total = grown(lambda p: p.x.size + sum(np.asarray(a).size for a in p.params.values()))
+    if with_hessian:
+        total += grown(lambda p: p.x.size) ** 2
+    return int(8 * total)
+
+
+def physical_memory_bytes() -> int | None:
+    """Total RAM, when the platform tells."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_size(size: int | None, targets: Sequence[Target], with_hessian: bool = True) -> None:
+    """Refuse a size that is not positive or would not fit in half the machine's memory."""
+    if size is None:
+        return
+    if size <= 0:
+        raise UsageError(f"--size must be a positive integer, not {size}", "try --size 10")
+    ram = physical_memory_bytes()
+    if ram is None:
+        return
+    for t in targets:
+        need = estimated_bytes(t, size, with_hessian)
+        if need > ram // 2:
+            raise UsageError(
+                f"--size {size} needs about {need / 2**30:.0f} GiB for '{t.name}'"
+                f"{' (Hessian included)' if with_hessian and not t.is_scalar else ''}, "
+                f"more than half of this machine's {ram / 2**30:.0f} GiB",
+                "choose a smaller size"
+                + (", or leave out the Hessian (--quantities grad,hvp)" if with_hessian else ""),
+            )

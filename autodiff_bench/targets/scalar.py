@@ -1,0 +1,133 @@
+"""Scalar targets: one variable x, derivatives d1..d4."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autodiff_bench.targets import Point, Target, register, scalar_sampler
+
+register(
+    Target(
+        name="square",
+        formula="x²",
+        f=lambda xp, x, p: x * x,
+        closed_forms={"d1": lambda x, p: 2.0 * x, "d2": lambda x, p: np.full_like(x, 2.0)},
+        closed_form_text={"d1": "2x", "d2": "2"},
+        sample=scalar_sampler(-3.0, 3.0),
+        canonical=[Point.scalar(5.0)],
+        description="the first derivative anyone checks",
+    )
+)
+
+register(
+    Target(
+        name="cubic",
+        formula="x³ + 2x",
+        f=lambda xp, x, p: x * x * x + 2.0 * x,
+        closed_forms={
+            "d1": lambda x, p: 3.0 * x**2 + 2.0,
+            "d2": lambda x, p: 6.0 * x,
+            "d3": lambda x, p: np.full_like(x, 6.0),
+        },
+        closed_form_text={"d1": "3x² + 2", "d2": "6x", "d3": "6"},
+        sample=scalar_sampler(-3.0, 3.0),
+        canonical=[Point.scalar(3.0)],
+    )
+)
+
+register(
+    Target(
+        name="sin_x2",
+        formula="sin(x)·x²",
+        f=lambda xp, x, p: xp.sin(x) * x * x,
+        closed_forms={
+            "d1": lambda x, p: 2 * x * np.sin(x) + x**2 * np.cos(x),
+            "d2": lambda x, p: 2 * np.sin(x) + 4 * x * np.cos(x) - x**2 * np.sin(x),
+        },
+        closed_form_text={"d1": "2x·sin x + x²·cos x", "d2": "2 sin x + 4x cos x − x² sin x"},
+        sample=scalar_sampler(-3.0, 3.0),
+        canonical=[Point.scalar(1.234)],
+    )
+)
+
+
+def _tanh_d(n: int):
+    """The n-th derivative of tanh as a polynomial in t = tanh x."""
+    rules = {
+        1: lambda t: 1 - t**2,
+        2: lambda t: -2 * t * (1 - t**2),
+        3: lambda t: -2 * (1 - t**2) * (1 - 3 * t**2),
+        4: lambda t: 8 * t * (1 - t**2) * (2 - 3 * t**2),
+    }
+    return lambda x, p: rules[n](np.tanh(x))
+
+
+register(
+    Target(
+        name="tanh",
+        formula="tanh x",
+        f=lambda xp, x, p: xp.tanh(x),
+        closed_forms={f"d{n}": _tanh_d(n) for n in range(1, 5)},
+        closed_form_text={
+            "d1": "1 − t²  (t = tanh x)",
+            "d2": "−2t(1 − t²)",
+            "d3": "−2(1 − t²)(1 − 3t²)",
+            "d4": "8t(1 − t²)(2 − 3t²)",
+        },
+        sample=scalar_sampler(-2.0, 2.0),
+        canonical=[Point.scalar(0.5)],
+        description="derivatives up to the 4th: nested differentiation of one primitive",
+    )
+)
+
+TAYLOR_TERMS = 10
+#: Coefficients (−1)ᵏ/(2k)! of the truncated cosine series, k = 0..N−1.
+_TAYLOR = [(-1) ** k / math.factorial(2 * k) for k in range(TAYLOR_TERMS)]
+
+
+def _taylor_cos(xp, x, p):
+    # Horner's rule in y = x²: no powers, so every backend differentiates plain products.
+    y = x * x
+    acc = _TAYLOR[-1] * y
+    for c in reversed(_TAYLOR[1:-1]):
+        acc = (acc + c) * y
+    return acc + _TAYLOR[0]
+
+
+def _taylor_cos_d(n: int):
+    """The exact n-th derivative of the truncated series (not of cos)."""
+
+    def d(x: np.ndarray, p: object) -> np.ndarray:
+        total = np.zeros_like(x)
+        for k, c in enumerate(_TAYLOR):
+            e = 2 * k
+            if e >= n:
+                total = total + c * math.perm(e, n) * x ** (e - n)
+        return total
+
+    return d
+
+
+def _taylor_notes(point: Point) -> dict[str, float]:
+    x = float(point.x)
+    return {
+        "series − cos x": float(_taylor_cos(np, point.x, {})) - math.cos(x),
+        "f' − (−sin x)": float(_taylor_cos_d(1)(point.x, {})) + math.sin(x),
+    }
+
+
+register(
+    Target(
+        name="taylor_cos",
+        formula=f"Σₖ₌₀^{TAYLOR_TERMS - 1} (−1)ᵏ x²ᵏ/(2k)!  (cos x, {TAYLOR_TERMS} terms)",
+        f=_taylor_cos,
+        closed_forms={f"d{n}": _taylor_cos_d(n) for n in range(1, 5)},
+        closed_form_text={f"d{n}": f"exact d{n} of the truncated series" for n in range(1, 5)},
+        sample=scalar_sampler(-3.0, 3.0),
+        canonical=[Point.scalar(1.0)],
+        notes=_taylor_notes,
+        description="a truncated Taylor series; notes report its gap to cos and −sin",
+    )
+)
