@@ -9,7 +9,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,35 @@ class CheckRecord:
         cls = all_backends().get(self.backend)
         default = cls.modes[0] if cls else self.mode
         return self.backend if self.mode == default else f"{self.backend}:{self.mode}"
+
+
+@dataclass
+class TimeRecord:
+    """One timed cell: f itself (``quantity='primal'``), the manual derivative or a
+    backend's derivative, at one size.  Times are seconds per call."""
+
+    target: str
+    size: int | None
+    quantity: str
+    backend: str
+    mode: str
+    dtype: str = "float64"
+    device: str = "cpu"
+    status: str = "pass"  # pass | unsupported | unavailable | error | timeout
+    cold_s: float | None = None
+    median_s: float | None = None
+    iqr_s: float | None = None
+    min_s: float | None = None
+    max_s: float | None = None
+    samples: int = 0
+    loops: int = 0
+    #: Every sample (seconds per call), so a later comparison can test significance.
+    times_s: list[float] = field(default_factory=list)
+    ratio_to_primal: float | None = None
+    ratio_to_manual: float | None = None
+    threads: int | None = None
+    noisy: bool = False
+    message: str = ""
 
 
 def worst_status(statuses: list[str]) -> str:
@@ -225,6 +254,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATUSES",
     "CheckRecord",
+    "TimeRecord",
     "check_output_path",
     "dumps",
     "environment",
