@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,14 @@ from autodiff_bench.correctness import DTYPES, Tolerances, arrays_agree, compare
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.quantities import QUANTITIES, derivative_order
 from autodiff_bench.report import FAILING, CheckRecord, worst_status
-from autodiff_bench.targets import Point, Target, all_targets, check_size, get_target
+from autodiff_bench.targets import (
+    Point,
+    Target,
+    all_targets,
+    check_size,
+    get_target,
+    load_targets_file,
+)
 
 DEVICES = ("cpu", "cuda")
 
@@ -42,6 +49,8 @@ class CheckPlan:
     device: str = "cpu"
     require: list[str] = field(default_factory=list)
     tolerances: Tolerances = field(default_factory=Tolerances.default)
+    #: User targets files, re-imported by worker processes.
+    target_files: tuple[str, ...] = ()
 
     def quantities_of(self, target: Target) -> list[str]:
         """The selected quantities this target has closed forms for."""
@@ -108,6 +117,7 @@ def resolve_check_plan(
     size: int | None = None,
     device: str | None = None,
     require: list[str] | None = None,
+    target_files: tuple[str, ...] = (),
 ) -> CheckPlan:
     """Merge command line over config over defaults, validating every value."""
     sec = config.section("check")
@@ -152,6 +162,7 @@ def resolve_check_plan(
         device=plan_device,
         require=required,
         tolerances=resolve_tolerances(config),
+        target_files=tuple(str(f) for f in target_files),
     )
 
 
@@ -228,49 +239,157 @@ def direction(seed: int, target: str, index: int, shape: tuple[int, ...]) -> np.
 
 
 def run_check(
-    plan: CheckPlan, on_record: Callable[[CheckRecord], None] | None = None
+    plan: CheckPlan,
+    on_record: Callable[[CheckRecord], None] | None = None,
+    jobs: int = 1,
 ) -> CheckReport:
     """Evaluate every selected cell.  A backend that raises becomes an ``error`` record;
-    the other cells still run."""
+    the other cells still run.
+
+    With ``jobs > 1`` the backends run in that many worker processes at once (each
+    framework imports and compiles in its own process, so on two cores TensorFlow's import
+    overlaps JAX's compilation, and a crash in one framework cannot take the others down).
+    """
     start = time.perf_counter()
-    points = {t.name: t.points(plan.points, plan.seed, plan.size) for t in plan.targets}
+    by_backend: dict[BackendSpec, tuple[list[CheckRecord], dict[_Key, np.ndarray]]] = {}
+    if jobs <= 1 or len(plan.backends) == 1:
+        for spec in plan.backends:
+            by_backend[spec] = check_backend(plan, spec, on_record)
+    else:
+        by_backend = _run_in_workers(plan, on_record, jobs)
     records: list[CheckRecord] = []
-    values: dict[tuple[str, str, str, str], np.ndarray] = {}
+    values: dict[_Key, np.ndarray] = {}
+    for spec in plan.backends:  # selection order, whatever order the workers finished in
+        recs, vals = by_backend[spec]
+        records += recs
+        values.update(vals)
+    suspects = _suspects(plan, records, values)
+    return CheckReport(plan, records, suspects, time.perf_counter() - start)
+
+
+_Key = tuple[str, str, str, str]
+
+
+def check_backend(
+    plan: CheckPlan, spec: BackendSpec, on_record: Callable[[CheckRecord], None] | None = None
+) -> tuple[list[CheckRecord], dict[_Key, np.ndarray]]:
+    """Every selected cell of one backend: its records and the values it computed."""
+    records: list[CheckRecord] = []
+    values: dict[_Key, np.ndarray] = {}
 
     def emit(rec: CheckRecord) -> None:
         records.append(rec)
         if on_record:
             on_record(rec)
 
-    for spec in plan.backends:
-        backend = spec.create(dtype=plan.dtype, device=plan.device)
-        try:
-            backend.ensure_loaded()
-            load_error = None
-        except BackendUnavailable as exc:
-            load_error = ("unavailable", str(exc))
-        except Exception as exc:  # an import that crashes is this backend's problem only
-            load_error = ("error", f"{type(exc).__name__}: {exc}")
-        for target in plan.targets:
-            for quantity in plan.quantities_of(target):
-                base = dict(
-                    target=target.name,
-                    quantity=quantity,
-                    backend=spec.name,
-                    mode=spec.mode,
-                    dtype=plan.dtype,
-                    device=plan.device,
-                )
-                if load_error:
-                    emit(
-                        CheckRecord(**base, point="*", status=load_error[0], message=load_error[1])
-                    )
-                    continue
-                for i, point in enumerate(points[target.name]):
-                    rec = _check_one(plan, backend, target, quantity, point, i, base, values)
-                    emit(rec)
-    suspects = _suspects(plan, records, values)
-    return CheckReport(plan, records, suspects, time.perf_counter() - start)
+    backend = spec.create(dtype=plan.dtype, device=plan.device)
+    try:
+        backend.ensure_loaded()
+        load_error = None
+    except BackendUnavailable as exc:
+        load_error = ("unavailable", str(exc))
+    except Exception as exc:  # an import that crashes is this backend's problem only
+        load_error = ("error", f"{type(exc).__name__}: {exc}")
+    for target in plan.targets:
+        points = target.points(plan.points, plan.seed, plan.size)
+        for quantity in plan.quantities_of(target):
+            base = dict(
+                target=target.name,
+                quantity=quantity,
+                backend=spec.name,
+                mode=spec.mode,
+                dtype=plan.dtype,
+                device=plan.device,
+            )
+            if load_error:
+                emit(CheckRecord(**base, point="*", status=load_error[0], message=load_error[1]))
+                continue
+            for i, point in enumerate(points):
+                emit(_check_one(plan, backend, target, quantity, point, i, base, values))
+    return records, values
+
+
+# ---- worker processes ---------------------------------------------------------------------
+
+_progress_queue: Any = None
+
+
+def _worker_init(queue: Any, target_files: tuple[str, ...]) -> None:
+    """Runs once in each worker: where to report progress, and the user's targets."""
+    global _progress_queue
+    _progress_queue = queue
+    for path in target_files:
+        load_targets_file(path)
+
+
+def _worker_run(
+    plan: CheckPlan, names: list[str], spec: BackendSpec
+) -> tuple[list[CheckRecord], dict[_Key, np.ndarray]]:
+    # Targets hold functions that do not pickle: the plan travels without them.
+    full = replace(plan, targets=[get_target(n) for n in names])
+    queue = _progress_queue
+    return check_backend(full, spec, None if queue is None else queue.put)
+
+
+def _run_in_workers(
+    plan: CheckPlan, on_record: Callable[[CheckRecord], None] | None, jobs: int
+) -> dict[BackendSpec, tuple[list[CheckRecord], dict[_Key, np.ndarray]]]:
+    import concurrent.futures as cf
+    import multiprocessing
+    import queue as queue_module
+
+    # spawn, not fork: the parent may run a progress thread, and forked locks deadlock.
+    ctx = multiprocessing.get_context("spawn")
+    progress = ctx.Queue()
+    shipped = replace(plan, targets=[])
+    names = [t.name for t in plan.targets]
+    out: dict[BackendSpec, tuple[list[CheckRecord], dict[_Key, np.ndarray]]] = {}
+    with cf.ProcessPoolExecutor(
+        max_workers=min(jobs, len(plan.backends)),
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(progress, plan.target_files),
+    ) as pool:
+        # Frameworks first: their imports are the long tasks; the NumPy-only backends fill
+        # the gaps at the end.
+        order = sorted(plan.backends, key=lambda b: all_backends()[b.name].module is None)
+        futures = {pool.submit(_worker_run, shipped, names, spec): spec for spec in order}
+        pending = set(futures)
+        while pending:
+            done, pending = cf.wait(pending, timeout=0.1)
+            for fut in done:
+                spec = futures[fut]
+                try:
+                    out[spec] = fut.result()
+                except Exception as exc:  # the worker died (segfault, OOM): its cells say so
+                    out[spec] = (_lost_backend(plan, spec, exc), {})
+            while True:
+                try:
+                    rec = progress.get_nowait()
+                except queue_module.Empty:
+                    break
+                if on_record:
+                    on_record(rec)
+    return out
+
+
+def _lost_backend(plan: CheckPlan, spec: BackendSpec, exc: BaseException) -> list[CheckRecord]:
+    message = f"worker process failed: {type(exc).__name__}: {exc}"
+    return [
+        CheckRecord(
+            target=t.name,
+            quantity=q,
+            backend=spec.name,
+            mode=spec.mode,
+            dtype=plan.dtype,
+            device=plan.device,
+            point="*",
+            status="error",
+            message=message,
+        )
+        for t in plan.targets
+        for q in plan.quantities_of(t)
+    ]
 
 
 def _check_one(

@@ -76,6 +76,7 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "size": _int,
         "device": _str,
         "require": _str_list,
+        "jobs": _int,
     },
 }
 

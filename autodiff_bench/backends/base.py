@@ -11,7 +11,9 @@ import contextlib
 import importlib.metadata
 import importlib.util
 import os
+import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -72,6 +74,9 @@ class Backend:
         self.threads = threads
         self._loaded = False
         self.xp: Any = np
+        # Composed (and compiled) functions by (target, quantity): points of one shape then
+        # share one trace/compilation, as they would in a user's program.
+        self._functions: dict[tuple[int, str], Fn] = {}
 
     # ---- identity -------------------------------------------------------------------------
 
@@ -180,18 +185,25 @@ class Backend:
         cast = point.astype(self.dtype)
         x = self.asarray(cast.x)
         params = {k: self.asarray(a) for k, a in cast.params.items()}
-        xp = self.xp
-
-        def f(x: Any, params: Mapping[str, Any]) -> Any:
-            return target.f(xp, x, params)
-
-        fn = self.compile(self.derivative(f, quantity))
+        fn = self.function(target, quantity)
         if quantity == "hvp":
             if v is None:
                 raise ValueError("hvp needs a direction v")
             vb = self.asarray(v.astype(self.dtype))
             return lambda: fn(x, vb, params)
         return lambda: fn(x, params)
+
+    def function(self, target: Target, quantity: str) -> Fn:
+        """The composed, compiled ``quantity`` of ``target`` as ``fn(x, [v,] params)``."""
+        key = (id(target), quantity)
+        if key not in self._functions:
+            xp = self.xp
+
+            def f(x: Any, params: Mapping[str, Any]) -> Any:
+                return target.f(xp, x, params)
+
+            self._functions[key] = self.compile(self.derivative(f, quantity))
+        return self._functions[key]
 
     def evaluate(
         self, target: Target, quantity: str, point: Point, v: np.ndarray | None = None
@@ -219,10 +231,14 @@ def quiet_native_stderr() -> Iterator[None]:
     except OSError:  # no usable stderr (e.g. closed): nothing to hide
         yield
         return
-    with tempfile.TemporaryFile() as sink:
+    # Python-level warnings too (autograd's "Output seems independent of input", JAX's).
+    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sys.stderr.flush()
         os.dup2(sink.fileno(), 2)
         try:
             yield
         finally:
+            sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)

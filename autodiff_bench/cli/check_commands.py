@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,6 +110,15 @@ def check(
         list[str] | None,
         typer.Option("--require", help="Backends whose absence is a failure (exit 1)."),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Backends checked at once, each in its own process "
+            "(default: the number of CPUs; 1 runs everything in this process).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     targets_file: TargetsFileOpt = None,
     fmt: FormatOpt = "table",
@@ -122,7 +132,8 @@ def check(
     Exit 0 when every cell passes, 1 on a mismatch, NaN, error or missing required backend.
     """
     from autodiff_bench.check import resolve_check_plan, run_check
-    from autodiff_bench.config import load_config
+    from autodiff_bench.config import load_config, pick
+    from autodiff_bench.errors import UsageError
     from autodiff_bench.report import check_output_path
 
     fmt = parse_format(fmt)
@@ -142,13 +153,17 @@ def check(
         size=size,
         device=device,
         require=require,
+        target_files=tuple(targets_file or ()),
     )
+    n_jobs = pick(jobs, cfg.section("check"), "jobs", os.cpu_count() or 1)
+    if n_jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, not {n_jobs}", "try --jobs 2")
     total = sum(
         len(plan.backends) * len(plan.quantities_of(t)) * (len(t.canonical) + plan.points)
         for t in plan.targets
     )
     with progress_bar(total, enabled=True) as hook:
-        report = run_check(plan, hook)
+        report = run_check(plan, hook, jobs=n_jobs)
     _emit_check(report, fmt, output, save_baseline)
     return report.exit_code
 

@@ -53,7 +53,7 @@ def summary_line(report: CheckReport) -> str:
     counts = report.counts()
     total = sum(counts.values())
     shape = (
-        f"{len(report.columns())} backends × {len(report.rows())} rows, "
+        f"{_plural(len(report.columns()), 'backend')} × {_plural(len(report.rows()), 'row')}, "
         f"canonical + {report.plan.points} random points each, "
         f"{report.plan.dtype}, {report.seconds:.1f} s"
     )
@@ -72,22 +72,45 @@ def summary_line(report: CheckReport) -> str:
 
 
 def details(report: CheckReport) -> list[str]:
-    """Lines explaining every failing point, the suspects and the missing backends."""
+    """Lines explaining each failing cell (its worst point), the closed-form suspects, the
+    notes and the missing backends."""
     lines = []
-    for r in report.records:
-        if r.status in ("fail", "nonfinite", "error", "timeout"):
+    for target, quantity in report.rows():
+        for label in report.columns():
+            recs = report.cell(target, quantity, label)
+            bad = [r for r in recs if r.status in ("fail", "nonfinite", "error", "timeout")]
+            if not bad:
+                continue
+            r = max(bad, key=lambda r: (r.max_abs_error or 0.0, r.status == "fail"))
             errs = ""
             if r.status == "fail" and r.max_abs_error is not None:
                 errs = f" (max abs {sci(r.max_abs_error, 2)}, max rel {sci(r.max_rel_error, 2)})"
-            lines.append(
-                f"{r.target} {r.quantity} [{r.label}] at {r.point}: {r.status}: {r.message}{errs}"
+            where = (
+                f"at {r.point}"
+                if len(bad) == 1
+                else f"{len(bad)}/{len(recs)} points, worst at {r.point}"
             )
+            lines.append(f"{target} {quantity} [{label}] {where}: {r.status}: {r.message}{errs}")
+    suspects: dict[tuple[str, str], list[str]] = {}
+    backends: dict[tuple[str, str], list[str]] = {}
     for s in report.suspects:
+        suspects.setdefault((s.target, s.quantity), []).append(s.point)
+        backends[(s.target, s.quantity)] = s.backends
+    for (target, quantity), points in suspects.items():
+        agreeing = backends[(target, quantity)]
         lines.append(
-            f"{s.target} {s.quantity} at {s.point}: the closed form is the suspect — "
-            f"{len(s.backends)} AD backends ({', '.join(s.backends)}) agree with each other "
-            "but not with it"
+            f"{target} {quantity}: the closed form is the suspect — {len(agreeing)} AD backends "
+            f"({', '.join(agreeing)}) agree with each other but not with it "
+            f"(at {', '.join(points)})"
         )
+    notes: dict[tuple[str, str], list[str]] = {}
+    for r in report.records:
+        if r.status == "pass" and r.message:
+            cells = notes.setdefault((r.label, r.message), [])
+            if f"{r.target} {r.quantity}" not in cells:
+                cells.append(f"{r.target} {r.quantity}")
+    for (label, message), cells in notes.items():
+        lines.append(f"note: {label} {message} ({', '.join(cells)})")
     seen = set()
     for r in report.records:
         if r.status == "unavailable" and r.label not in seen:
@@ -133,3 +156,7 @@ def check_markdown(report: CheckReport) -> str:
     if extra:
         text += "\n" + "\n".join(f"- {line}" for line in extra) + "\n"
     return text + f"\n**{summary_line(report)}**\n"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -164,6 +164,7 @@ class Target:
 
 _REGISTRY: dict[str, Target] = {}
 _BUILTINS_LOADED = False
+_LOADED_FILES: dict[Path, list[str]] = {}
 
 
 def register(target: Target) -> Target:
@@ -203,6 +204,8 @@ def load_targets_file(path: str | Path) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"targets file '{p}' does not exist", "pass the path of a .py file")
+    if p.resolve() in _LOADED_FILES:  # loading a file twice is a no-op, not a name clash
+        return _LOADED_FILES[p.resolve()]
     before = set(_REGISTRY)
     module_name = f"adbench_user_targets_{abs(hash(p.resolve()))}"
     spec = importlib.util.spec_from_file_location(module_name, p)
@@ -220,6 +223,7 @@ def load_targets_file(path: str | Path) -> list[str]:
             "run it with python to see the full error",
         ) from exc
     added = [n for n in _REGISTRY if n not in before]
+    _LOADED_FILES[p.resolve()] = added
     if not added:
         raise UsageError(
             f"targets file '{p}' registered no target",

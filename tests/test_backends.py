@@ -1,0 +1,210 @@
+"""Every backend against the closed forms, plus the interface's promises: lazy imports,
+'unavailable' instead of a crash, plugins through entry points, quiet frameworks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from autodiff_bench.backends import (
+    Backend,
+    BackendUnavailable,
+    all_backends,
+    parse_backend,
+    parse_backends,
+)
+from autodiff_bench.check import direction
+from autodiff_bench.correctness import Tolerances, compare_arrays
+from autodiff_bench.errors import UsageError
+from autodiff_bench.quantities import derivative_order
+from autodiff_bench.targets import Point, all_targets, get_target
+from tests.conftest import installed
+
+SPECS = [
+    "manual", "finite", "torch", "torch:func", "tensorflow", "tensorflow:function",
+    "jax", "jax:nojit", "autograd", "minigrad",
+]  # fmt: skip
+BUILTINS = [
+    "square", "cubic", "sin_x2", "tanh", "taylor_cos",
+    "quadratic", "trace_axb", "least_squares", "logistic", "linreg_mse",
+]  # fmt: skip
+
+_cache: dict[tuple[str, str], Backend] = {}
+
+
+def backend_for(spec: str, dtype: str) -> Backend:
+    """One loaded adapter per (spec, dtype) for the whole session (imports are slow)."""
+    key = (spec, dtype)
+    if key not in _cache:
+        b = parse_backend(spec).create(dtype=dtype)
+        module = b.module
+        if module and not installed(module):
+            pytest.skip(f"{module} is not installed")
+        b.ensure_loaded()
+        _cache[key] = b
+    return _cache[key]
+
+
+def assert_matches_closed_form(spec: str, name: str, dtype: str) -> None:
+    b = backend_for(spec, dtype)
+    t = get_target(name)
+    tol = Tolerances.default()
+    for i, point in enumerate(t.points(1, seed=3, size=None)):
+        ref_point = point.astype(dtype).astype(np.float64)
+        for q in t.quantities:
+            v = direction(3, name, i, point.x.shape) if q == "hvp" else None
+            got = b.evaluate(t, q, point, v)
+            ref_v = None if v is None else v.astype(dtype).astype(np.float64)
+            ref = t.closed_form(q, ref_point, ref_v)
+            rtol, atol = tol.lookup(dtype, derivative_order(q), finite=spec == "finite")
+            verdict = compare_arrays(got, ref, rtol, atol, dtype)
+            assert verdict.status == "pass", f"{spec} {name} {q} at {point.label}: {verdict}"
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+@pytest.mark.parametrize("spec", SPECS)
+def test_backend_matches_closed_forms_float64(spec: str, name: str) -> None:
+    assert_matches_closed_form(spec, name, "float64")
+
+
+@pytest.mark.parametrize("name", ["tanh", "least_squares", "logistic", "trace_axb"])
+@pytest.mark.parametrize("spec", SPECS)
+def test_backend_matches_closed_forms_float32(spec: str, name: str) -> None:
+    assert_matches_closed_form(spec, name, "float32")
+
+
+@pytest.mark.parametrize("spec", ["torch", "tensorflow", "jax", "autograd", "minigrad"])
+def test_fourth_derivative_of_tanh_at_half(spec: str) -> None:
+    b = backend_for(spec, "float64")
+    got = b.evaluate(get_target("tanh"), "d4", Point.scalar(0.5))
+    assert float(got) == pytest.approx(3.9522195637245830, rel=1e-14)
+    assert got.dtype == np.float64
+
+
+@pytest.mark.parametrize("spec", ["torch", "tensorflow", "jax", "autograd", "minigrad"])
+def test_logistic_second_derivative_is_finite_at_minus_800(spec: str) -> None:
+    # torch.logaddexp's own double backward is NaN here; the namespace must not be.
+    b = backend_for(spec, "float64")
+    t = get_target("logistic")
+    point = next(p for p in t.canonical if p.label == "z=-800")
+    hess = b.evaluate(t, "hessian", point)
+    np.testing.assert_array_equal(hess, np.zeros((3, 3)))
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax is not installed")
+def test_jax_really_runs_in_float64() -> None:
+    b = backend_for("jax", "float64")
+    got = b.evaluate(get_target("sin_x2"), "d1", Point.scalar(1.234))
+    assert got.dtype == np.float64
+    assert float(got) == 2.8325610668434710 or abs(float(got) - 2.8325610668434710) < 1e-15
+
+
+def test_finite_differences_are_accurate_but_not_exact() -> None:
+    b = backend_for("finite", "float64")
+    got = float(b.evaluate(get_target("tanh"), "d4", Point.scalar(0.5)))
+    assert got != 3.9522195637245830
+    assert got == pytest.approx(3.9522195637245830, rel=1e-6)
+
+
+def test_manual_backend_is_the_closed_form() -> None:
+    b = backend_for("manual", "float64")
+    assert float(b.evaluate(get_target("cubic"), "d1", Point.scalar(3.0))) == 29.0
+    assert float(b.evaluate(get_target("cubic"), "primal", Point.scalar(3.0))) == 33.0
+
+
+def test_registry_names_and_modes() -> None:
+    names = list(all_backends())
+    assert names[:7] == ["manual", "finite", "torch", "tensorflow", "jax", "autograd", "minigrad"]
+    assert parse_backend("jax").mode == "jit"
+    assert parse_backend("jax:nojit").label == "jax:nojit"
+    assert [s.label for s in parse_backends(["torch", "jax:nojit", "torch"])] == [
+        "torch",
+        "jax:nojit",
+    ]
+    assert len(parse_backends(["all"])) == len(all_backends())
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [("jx", "jax"), ("tensorflw", "tensorflow"), ("jax:nojt", "nojit")],
+)
+def test_unknown_backend_or_mode_suggests_the_closest(text: str, suggestion: str) -> None:
+    with pytest.raises(UsageError, match=f"did you mean '{suggestion}'"):
+        parse_backend(text)
+
+
+class _Missing(Backend):
+    name = "missing_framework"
+    module = "surely_not_an_installed_module_xyz"
+    install_hint = "pip install surely-not"
+
+
+def test_a_missing_framework_is_unavailable_with_its_hint() -> None:
+    assert not _Missing.is_available()
+    with pytest.raises(BackendUnavailable, match="pip install surely-not"):
+        _Missing().ensure_loaded()
+
+
+def test_cuda_on_a_cpu_only_backend_is_unavailable() -> None:
+    with pytest.raises(BackendUnavailable, match="CPU only"):
+        parse_backend("autograd").create(device="cuda").ensure_loaded()
+
+
+def test_plugins_register_through_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    import autodiff_bench.backends as registry
+
+    class Plugin(Backend):
+        name = "plugin_demo"
+
+    class FakeEntryPoint:
+        name = "plugin_demo"
+
+        def load(self) -> type[Backend]:
+            return Plugin
+
+    monkeypatch.setattr(registry, "_PLUGINS_LOADED", False)
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(
+        importlib.metadata,
+        "entry_points",
+        lambda group=None: [FakeEntryPoint()] if group == registry.ENTRY_POINT_GROUP else [],
+    )
+    assert registry.all_backends()["plugin_demo"] is Plugin
+    assert parse_backend("plugin_demo").name == "plugin_demo"
+
+
+def test_listing_backends_imports_no_framework() -> None:
+    code = (
+        "import sys\n"
+        "from autodiff_bench.backends import all_backends\n"
+        "from autodiff_bench.targets import all_targets\n"
+        "[c.is_available() for c in all_backends().values()]\n"
+        "[c.version() for c in all_backends().values()]\n"
+        "all_targets()\n"
+        "print(sorted(m for m in ('torch', 'tensorflow', 'jax', 'autograd') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(not installed("tensorflow"), reason="tensorflow is not installed")
+def test_tensorflow_noise_never_reaches_stderr() -> None:
+    code = (
+        "from autodiff_bench.backends import parse_backend\n"
+        "from autodiff_bench.targets import get_target, Point\n"
+        "b = parse_backend('tensorflow').create()\n"
+        "print(float(b.evaluate(get_target('cubic'), 'd1', Point.scalar(3.0))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "29.0"
+    assert out.stderr == ""
+
+
+def test_all_targets_have_quantities() -> None:
+    for t in all_targets().values():
+        assert t.quantities

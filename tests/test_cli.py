@@ -1,0 +1,163 @@
+"""The command line in-process (typer's CliRunner and the console entry point): output,
+exit codes, JSON, and every bad input of the foundation issue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from autodiff_bench.cli import app
+from tests.conftest import DATA, ROOT
+
+NUMPY_BACKENDS = "manual,finite,minigrad"
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("list", "show", "check"):
+        assert command in result.output
+
+
+def test_list_shows_targets_and_backends(cli) -> None:
+    run = cli("list")
+    assert run.code == 0
+    for name in ("least_squares", "x³ + 2x", "minigrad", "jax", "nojit"):
+        assert name in run.out
+
+
+def test_show_cubic_at_3(cli) -> None:
+    run = cli("show", "cubic", "--at", "3", "--backends", NUMPY_BACKENDS)
+    assert run.code == 0
+    rows = {line.split("│")[1].strip(): line for line in run.out.splitlines() if "│" in line}
+    for backend in ("manual", "minigrad"):
+        cells = [c.strip() for c in rows[backend].split("│")[2:-1]]
+        assert cells[:2] == ["33", "29"]
+    assert "3x² + 2" in run.out
+
+
+def test_show_json_carries_the_values(cli) -> None:
+    run = cli("show", "tanh", "--at", "0.5", "-b", "manual,minigrad", "--format", "json")
+    doc = json.loads(run.out)
+    d4 = {r["backend"]: r["value"] for r in doc["results"] if r["quantity"] == "d4"}
+    assert d4["manual"] == pytest.approx(3.9522195637245830, rel=1e-15)
+    assert d4["minigrad"] == pytest.approx(3.9522195637245830, rel=1e-14)
+
+
+def test_check_json_is_strict_and_carries_the_spec_fields(cli, tmp_path) -> None:
+    out = tmp_path / "check.json"
+    run = cli("check", "-t", "cubic,logistic", "-b", NUMPY_BACKENDS, "-f", "json", "-o", str(out))
+    assert run.code == 0
+    assert "All" in run.err and "pass" in run.err
+    doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"literal {c}"))
+    assert doc["schema_version"] == 1 and doc["command"] == "check"
+    for key in ("python", "platform", "cpu", "threads", "packages", "git_revision"):
+        assert key in doc["environment"]
+    assert doc["config"]["targets"] == ["cubic", "logistic"]
+    fields = {
+        "target", "quantity", "backend", "mode", "dtype", "point", "status", "max_abs_error",
+        "max_rel_error", "worst_index", "mismatched", "total", "message",
+    }  # fmt: skip
+    for rec in doc["results"]:
+        assert fields <= set(rec)
+        assert rec["status"] == "pass"
+    # backends × (cubic: 3 quantities × 3 points + logistic: 3 quantities × 5 points)
+    assert len(doc["results"]) == 3 * (3 * 3 + 3 * 5)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_check_other_formats(cli, fmt: str) -> None:
+    run = cli("check", "-t", "cubic", "-b", "manual,minigrad", "-f", fmt)
+    assert run.code == 0
+    if fmt == "csv":
+        header = run.out.splitlines()[0].split(",")
+        assert header[:4] == ["target", "quantity", "backend", "mode"]
+        assert len(run.out.splitlines()) == 1 + 2 * 3 * 3
+    else:
+        assert run.out.startswith("| target | quantity | manual | minigrad |")
+        assert "All 6 checked cells pass" in run.out
+
+
+def test_wrong_closed_form_points_at_the_worst_element(cli) -> None:
+    wrong = str(DATA / "wrong_grad_targets.py")
+    run = cli("check", "--targets-file", wrong, "-t", "rosenbrock_wrong", "-b", NUMPY_BACKENDS)
+    assert run.code == 1
+    assert "rosenbrock_wrong grad [minigrad] 3/3 points, worst at random#1" in run.out
+    assert "4/5 mismatched; worst at [3]: got -2990.6178976539186" in run.out
+    assert "closed form is the suspect" not in run.out  # one AD backend is no quorum
+    assert "FAILED: 2 fail of 9 cells" in run.out
+    as_json = cli(
+        "check", "--targets-file", wrong, "-t", "rosenbrock_wrong", "-b", "minigrad", "-f", "json"
+    )
+    canonical = next(r for r in json.loads(as_json.out)["results"] if r["point"] == "x=(-1.2, 1)")
+    assert canonical["status"] == "fail"
+    assert canonical["worst_index"] == [1]
+    assert canonical["got"] == pytest.approx(-88.0) and canonical["ref"] == pytest.approx(-44.0)
+    assert canonical["mismatched"] == 1 and canonical["total"] == 2
+    right = str(ROOT / "examples" / "rosenbrock_targets.py")
+    ok = cli("check", "--targets-file", right, "-t", "rosenbrock", "-b", NUMPY_BACKENDS)
+    assert ok.code == 0, ok.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "-t", "cubc"], "unknown target 'cubc' (did you mean 'cubic'?)"),
+        (["check", "-b", "jaxx"], "unknown backend 'jaxx' (did you mean 'jax'?)"),
+        (["check", "-b", "jax:nojt"], "did you mean 'nojit'?"),
+        (["check", "-q", "hesian"], "unknown quantity 'hesian' (did you mean 'hessian'?)"),
+        (["show", "cubic", "--at", "abc"], "--at must be a number"),
+        (["show", "cubic", "--at", "nan"], "outside the domain"),
+        (["show", "least_squares", "--at", "1"], "--at is for scalar targets"),
+        (["check", "--size", "0"], "--size must be a positive integer"),
+        (["check", "--size", "100000000"], "GiB"),
+        (["check", "--size", "ten"], "Invalid value for '--size'"),
+        (["check", "--points", "-1"], "--points must be 0 or more"),
+        (["check", "--dtype", "float16"], "unknown dtype 'float16'"),
+        (["check", "--format", "yaml"], "unknown format 'yaml'"),
+        (["check", "--output", "no/such/dir/out.json"], "folder 'no/such/dir' does not exist"),
+        (["check", "--config", "no/such.toml"], "does not exist"),
+        (["check", "--targets-file", "no/such.py"], "does not exist"),
+        (["check", "--jobs", "0"], "--jobs must be 1 or more"),
+        (["list", "gadgets"], "unknown list 'gadgets'"),
+        (["check", "--no-such-option"], "No such option"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(cli, args: list[str], message: str) -> None:
+    run = cli(*args)
+    assert run.code == 2
+    assert message in run.err
+    assert len(run.err.strip().splitlines()) == 1
+    assert "Traceback" not in run.err
+    assert run.out == ""
+
+
+def test_bad_targets_files(cli, tmp_path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('oops')\n")
+    run = cli("check", "--targets-file", str(broken))
+    assert run.code == 2 and "does not import: RuntimeError: oops" in run.err
+    nocf = tmp_path / "nocf.py"
+    nocf.write_text(
+        "from autodiff_bench import Target, register, scalar_sampler\n"
+        "register(Target('nocf', 'x', lambda xp, x, p: x, {}, scalar_sampler(0, 1)))\n"
+    )
+    run = cli("check", "--targets-file", str(nocf))
+    assert run.code == 2 and "no closed-form derivative" in run.err
+
+
+def test_bad_config(cli, tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[check]\npoints = 'many'\n")
+    run = cli("check", "--config", str(bad))
+    assert run.code == 2
+    assert "'check.points' must be an integer" in run.err and "bad.toml" in run.err
+
+
+def test_save_baseline_writes_json(cli, tmp_path) -> None:
+    base = tmp_path / "base.json"
+    run = cli("check", "-t", "square", "-b", "manual", "--save-baseline", str(base))
+    assert run.code == 0
+    assert json.loads(base.read_text())["command"] == "check"
