@@ -1,0 +1,84 @@
+"""Measure the start-up and check budgets of SPEC §9 and print the figures.
+
+    python benchmarks/bench_budgets.py [--repeat 3]
+
+- ``adbench --help`` and ``adbench list``: wall time of the real command (budget 0.3 s),
+  and which frameworks they imported (must be none);
+- the default ``adbench check`` against the time it takes only to import the installed
+  frameworks, in one run (budget: 1.5×).
+
+Each figure is the median of ``--repeat`` fresh processes; the ratio of two medians taken in
+one run is more trustworthy than either absolute time on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+FRAMEWORKS = ("tensorflow", "torch", "jax", "autograd")
+PROBE = (
+    "import sys\n"
+    "from autodiff_bench.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    f"print('IMPORTED', sorted(m for m in {FRAMEWORKS} if m in sys.modules), file=sys.stderr)\n"
+)
+
+
+def wall(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Seconds one command took, and its result."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    return time.perf_counter() - start, proc
+
+
+def median_wall(cmd: list[str], repeat: int) -> float:
+    """The median wall time of ``repeat`` runs (after one warm-up for the file cache)."""
+    wall(cmd)
+    return statistics.median(wall(cmd)[0] for _ in range(repeat))
+
+
+def main() -> None:
+    """Run the measurements and print one line per budget."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    py = sys.executable
+    adbench = [py, "-m", "autodiff_bench"]
+    installed = [m for m in FRAMEWORKS if importlib.util.find_spec(m) is not None]
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, frameworks: {installed}")
+    for sub in (["--help"], ["list"]):
+        t = median_wall([*adbench, *sub], args.repeat)
+        _, probe = wall([py, "-c", PROBE, *sub])
+        imported = probe.stderr.strip().splitlines()[-1].removeprefix("IMPORTED ")
+        verdict = "ok" if t < 0.3 and imported == "[]" else "OVER BUDGET"
+        print(
+            f"adbench {' '.join(sub):7s} {t * 1000:7.0f} ms  frameworks imported: {imported}  "
+            f"(budget 300 ms, none imported) {verdict}"
+        )
+
+    imports = median_wall([py, "-c", "import " + ", ".join(installed or ["numpy"])], args.repeat)
+    check = median_wall([*adbench, "check"], args.repeat)
+    _, last = wall([*adbench, "check"])
+    summary = last.stdout.strip().splitlines()[-1] if last.stdout.strip() else last.stderr
+    ratio = check / imports
+    print(f"import {', '.join(installed)}: {imports:6.2f} s")
+    print(
+        f"adbench check (default): {check:6.2f} s  -> {ratio:.2f}x the imports "
+        f"(budget 1.5x) {'ok' if ratio <= 1.5 else 'OVER BUDGET'}"
+    )
+    print(f"  exit {last.returncode}: {summary}")
+
+
+if __name__ == "__main__":
+    main()
