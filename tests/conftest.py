@@ -35,9 +35,12 @@ class Run:
     err: str
 
 
-def adbench(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> Run:
-    """Run the real ``adbench`` command (``python -m autodiff_bench``) in a subprocess."""
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
+def adbench(*args: str, timeout: float = 600, env: dict[str, str | None] | None = None) -> Run:
+    """Run the real ``adbench`` command (``python -m autodiff_bench``) in a subprocess.
+
+    ``NO_COLOR`` is set unless ``env`` maps it to None (None unsets a variable)."""
+    merged: dict[str, str | None] = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
+    full_env = {k: v for k, v in merged.items() if v is not None}
     proc = subprocess.run(
         [sys.executable, "-m", "autodiff_bench", *args],
         capture_output=True,

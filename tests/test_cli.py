@@ -161,3 +161,27 @@ def test_save_baseline_writes_json(cli, tmp_path) -> None:
     run = cli("check", "-t", "square", "-b", "manual", "--save-baseline", str(base))
     assert run.code == 0
     assert json.loads(base.read_text())["command"] == "check"
+
+
+def test_device_cuda_without_a_gpu_says_why_not(cli) -> None:
+    run = cli("check", "-t", "cubic", "-b", "minigrad", "--device", "cuda", "-j", "1")
+    assert run.code == 0
+    assert "minigrad: unavailable — minigrad runs on the CPU only" in run.out
+
+
+def _cuda_available() -> bool:
+    from tests.conftest import installed
+
+    if not installed("torch"):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda_available(), reason="no CUDA device")
+def test_torch_on_cuda_matches_closed_forms(cli) -> None:
+    run = cli("check", "-t", "tanh,least_squares", "-b", "torch", "--device", "cuda", "-j", "1")
+    assert run.code == 0, run.out
+    assert "All 7 checked cells pass" in run.out
