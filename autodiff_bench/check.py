@@ -293,7 +293,7 @@ def check_backend(
     for target in plan.targets:
         points = target.points(plan.points, plan.seed, plan.size)
         for quantity in plan.quantities_of(target):
-            base = dict(
+            base: dict[str, Any] = dict(
                 target=target.name,
                 quantity=quantity,
                 backend=spec.name,

@@ -168,7 +168,9 @@ def make_document(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "environment": environment(threads),
         "config": config,
-        "results": [asdict(r) if is_dataclass(r) else r for r in results],
+        "results": [
+            asdict(r) if is_dataclass(r) and not isinstance(r, type) else r for r in results
+        ],
         **extra,
     }
 

@@ -126,14 +126,16 @@ class TensorFlowBackend(Backend):
         tf = self.tf
 
         def jac(x: Any, *rest: Any) -> Any:
-            eager = tf.executing_eagerly()
-            with tf.GradientTape(persistent=eager) as tape:
+            zero = tf.UnconnectedGradients.ZERO
+            if not tf.executing_eagerly():
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = f(x, *rest)
+                return tape.jacobian(y, x, unconnected_gradients=zero)
+            with tf.GradientTape(persistent=True) as tape:
                 tape.watch(x)
                 y = f(x, *rest)
-                rows = tf.unstack(tf.reshape(y, [-1])) if eager else None
-            zero = tf.UnconnectedGradients.ZERO
-            if not eager:
-                return tape.jacobian(y, x, unconnected_gradients=zero)
+                rows = tf.unstack(tf.reshape(y, [-1]))
             grads = [tape.gradient(r, x, unconnected_gradients=zero) for r in rows]
             del tape
             return tf.reshape(tf.stack(grads), tf.concat([tf.shape(y), tf.shape(x)], 0))

@@ -153,7 +153,7 @@ def check(
         size=size,
         device=device,
         require=require,
-        target_files=tuple(targets_file or ()),
+        target_files=tuple(str(f) for f in targets_file or ()),
     )
     n_jobs = pick(jobs, cfg.section("check"), "jobs", os.cpu_count() or 1)
     if n_jobs < 1:
@@ -237,6 +237,8 @@ def show(
     output: OutputOpt = None,
 ) -> int:
     """The formula, its closed forms, and every backend's value side by side at one point."""
+    import numpy as np
+
     from autodiff_bench.check import resolve_check_plan
     from autodiff_bench.config import EMPTY
     from autodiff_bench.errors import UsageError
@@ -259,10 +261,8 @@ def show(
         x = _parse_at(at, tgt)
         # A scalar target's constants (if any) come from its canonical point.
         params = tgt.canonical[0].params if tgt.canonical else {}
-        point = Point.scalar(x, **dict(params))
+        point = Point(np.asarray(x, dtype=np.float64), dict(params), f"x={x:g}")
     elif size is not None or not tgt.canonical:
-        import numpy as np
-
         n = size if size is not None else tgt.default_size
         p = tgt.sample(np.random.default_rng(plan.seed), n)
         point = Point(p.x, p.params, f"random (size {n}, seed {plan.seed})")

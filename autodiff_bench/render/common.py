@@ -37,7 +37,7 @@ def sci(value: float | None, digits: int = 1) -> str:
 
 def records_csv(records: list[Any]) -> str:
     """One CSV row per record (dataclasses or dicts), header from the first."""
-    rows = [asdict(r) if is_dataclass(r) else dict(r) for r in records]
+    rows = [asdict(r) if is_dataclass(r) and not isinstance(r, type) else dict(r) for r in records]
     out = io.StringIO()
     if not rows:
         return ""

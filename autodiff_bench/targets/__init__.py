@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.quantities import SCALAR_QUANTITIES, VECTOR_QUANTITIES
@@ -57,7 +58,7 @@ class Point:
             label,
         )
 
-    def astype(self, dtype: np.dtype | str) -> Point:
+    def astype(self, dtype: DTypeLike) -> Point:
         """The same point with ``x`` and every param cast to ``dtype``."""
         return Point(
             self.x.astype(dtype),
