@@ -170,6 +170,7 @@ _LOADED_FILES: dict[Path, list[str]] = {}
 
 def register(target: Target) -> Target:
     """Add ``target`` to the registry (the one public way, for built-ins and user files)."""
+    _load_builtins()  # built-ins keep their places first, whoever registers first
     if target.name in _REGISTRY and _REGISTRY[target.name] is not target:
         raise ValueError(f"a target named '{target.name}' is already registered")
     _REGISTRY[target.name] = target

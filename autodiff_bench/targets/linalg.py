@@ -25,8 +25,13 @@ register(
         closed_forms={
             "grad": lambda x, p: 0.5 * (p["A"] + p["A"].T) @ x + p["b"],
             "hessian": lambda x, p: 0.5 * (p["A"] + p["A"].T),
+            "hvp": lambda x, p, v: 0.5 * (p["A"] @ v + p["A"].T @ v),
         },
-        closed_form_text={"grad": "½(A + Aᵀ)x + b", "hessian": "½(A + Aᵀ)"},
+        closed_form_text={
+            "grad": "½(A + Aᵀ)x + b",
+            "hessian": "½(A + Aᵀ)",
+            "hvp": "½(Av + Aᵀv)",
+        },
         sample=_quadratic_sample,
         # A is deliberately not symmetric: a closed form that forgets ½(A + Aᵀ) fails here.
         canonical=[Point.of([1.0, 2.0], "hand", A=[[2.0, 1.0], [0.0, 3.0]], b=[1.0, -1.0], c=0.5)],
@@ -53,8 +58,9 @@ register(
         closed_forms={
             "grad": lambda x, p: p["A"].T @ p["B"].T,
             "hessian": lambda x, p: np.zeros(x.shape + x.shape),
+            "hvp": lambda x, p, v: np.zeros_like(x),
         },
-        closed_form_text={"grad": "AᵀBᵀ  (an m×n matrix)", "hessian": "0"},
+        closed_form_text={"grad": "AᵀBᵀ  (an m×n matrix)", "hessian": "0", "hvp": "0"},
         sample=_trace_sample,
         canonical=[
             Point.of(
@@ -92,8 +98,9 @@ register(
         closed_forms={
             "grad": lambda x, p: p["A"].T @ (p["A"] @ x - p["b"]),
             "hessian": lambda x, p: p["A"].T @ p["A"],
+            "hvp": lambda x, p, v: p["A"].T @ (p["A"] @ v),
         },
-        closed_form_text={"grad": "Aᵀ(Ax − b)", "hessian": "AᵀA"},
+        closed_form_text={"grad": "Aᵀ(Ax − b)", "hessian": "AᵀA", "hvp": "Aᵀ(Av)"},
         sample=_least_squares_sample,
         canonical=[
             Point.of([1.0, -1.0], "hand", A=[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], b=[1.0, 0.0, 2.0])

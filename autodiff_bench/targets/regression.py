@@ -30,8 +30,15 @@ register(
             "hessian": lambda x, p: (
                 _sigmoid(p["a"] @ x) * (1 - _sigmoid(p["a"] @ x)) * np.outer(p["a"], p["a"])
             ),
+            "hvp": lambda x, p, v: (
+                _sigmoid(p["a"] @ x) * (1 - _sigmoid(p["a"] @ x)) * (p["a"] @ v) * p["a"]
+            ),
         },
-        closed_form_text={"grad": "σ(z)a,  z = ⟨a, x⟩", "hessian": "σ(z)(1 − σ(z))aaᵀ"},
+        closed_form_text={
+            "grad": "σ(z)a,  z = ⟨a, x⟩",
+            "hessian": "σ(z)(1 − σ(z))aaᵀ",
+            "hvp": "σ(z)(1 − σ(z))⟨a, v⟩a",
+        },
         sample=_logistic_sample,
         canonical=[
             Point.of([0.3, -0.2, 0.5], "z=-0.6", a=_A),
@@ -81,10 +88,12 @@ register(
         closed_forms={
             "grad": _linreg_grad,
             "hessian": lambda t, p: 2.0 * _design(p).T @ _design(p) / len(p["data_x"]),
+            "hvp": lambda t, p, v: 2.0 * _design(p).T @ (_design(p) @ v) / len(p["data_x"]),
         },
         closed_form_text={
             "grad": "(2·mean(x·r), 2·mean(r)),  r = m·x + b − y",
             "hessian": "2/N · [x 1]ᵀ[x 1]",
+            "hvp": "2/N · [x 1]ᵀ([x 1]v)",
         },
         sample=_linreg_sample,
         canonical=[_linreg_point([0.9, 0.1], LINREG_X, LINREG_Y, "m=0.9,b=0.1")],
