@@ -54,6 +54,15 @@ def _bool(v: Any) -> bool:
     raise TypeError("true or false")
 
 
+def _sizes_table(v: Any) -> dict[str, list[int]]:
+    if isinstance(v, dict) and all(isinstance(k, str) for k in v):
+        try:
+            return {k: _int_list(sizes) for k, sizes in v.items()}
+        except TypeError:
+            pass
+    raise TypeError("a table of target = [sizes]")
+
+
 def _tolerance_pair(v: Any) -> tuple[float, float]:
     if (
         isinstance(v, list)
@@ -77,6 +86,24 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "device": _str,
         "require": _str_list,
         "jobs": _int,
+    },
+    # Declared here, not by the time engine, so that every command reading a shared file
+    # (configs/ci.toml has [check] and [time]) knows it without importing that engine.
+    "time": {
+        "targets": _str_list,
+        "backends": _str_list,
+        "quantities": _str_list,
+        "sizes": _int_list,
+        "target_sizes": _sizes_table,
+        "dtype": _str,
+        "device": _str,
+        "threads": _int,
+        "seed": _int,
+        "budget": _number,
+        "min_samples": _int,
+        "max_samples": _int,
+        "settle": _number,
+        "timeout": _number,
     },
 }
 
