@@ -13,6 +13,7 @@ from autodiff_bench.errors import UsageError
 # Each module adds its commands to ``app`` (one registration line per command module).
 from autodiff_bench.cli import check_commands  # noqa: F401  isort: skip
 from autodiff_bench.cli import time_commands  # noqa: F401  isort: skip
+from autodiff_bench.cli import compare_commands  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> None:

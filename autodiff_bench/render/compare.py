@@ -1,0 +1,312 @@
+"""Renderers for ``compare``: the changed cells, what differs between the runs, and a
+one-line verdict — as a terminal table, Markdown for a CI job summary, JSON and CSV.
+They format the engine's :class:`~autodiff_bench.compare.Comparison`; they decide nothing."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from autodiff_bench.compare import CellChange, CellKey, Comparison, Difference, backend_label
+from autodiff_bench.render.common import markdown_table, records_csv, sci
+from autodiff_bench.report import make_document
+
+_SYMBOL = {
+    "broken": "✗ broken",
+    "slower": "▲ slower",
+    "fixed": "✓ fixed",
+    "faster": "▼ faster",
+    "noisy": "~ within noise",
+    "changed": "• changed",
+}
+_STYLE = {
+    "broken": "bold red",
+    "slower": "bold red",
+    "fixed": "green",
+    "faster": "green",
+    "noisy": "yellow",
+    "changed": "dim",
+}
+HEADER = [
+    "change",
+    "target",
+    "quantity",
+    "backend",
+    "cell",
+    "BASE",
+    "NEW",
+    "NEW/BASE",
+    "noise",
+    "test",
+]
+#: How many cells present in only one file the terminal lists by name (Markdown lists all).
+LISTED = 12
+#: (divisor, unit) for seconds; one unit per table, chosen by its smallest value.
+_UNITS = ((1e-9, "ns"), (1e-6, "µs"), (1e-3, "ms"), (1.0, "s"))
+
+
+def verdict_line(cmp: Comparison) -> str:
+    """The one line a CI log needs: regression or not, and what was compared."""
+    cells = len(cmp.cells)
+    scope = f"{cells} common {cmp.command} cell{'s' if cells != 1 else ''}"
+    if cmp.base_runs > 1 or cmp.new_runs > 1:
+        scope += f" ({_runs_text(cmp.base_runs)} vs {_runs_text(cmp.new_runs)})"
+    if cmp.metric is not None:
+        scope += f", {cmp.metric}, max slowdown {cmp.max_slowdown:g}×, α={cmp.alpha:g}"
+    elsewhere = [
+        f"{len(keys)} only in {name}"
+        for keys, name in ((cmp.only_in_base, "BASE"), (cmp.only_in_new, "NEW"))
+        if keys
+    ]
+    tail = f" ({'; '.join(elsewhere)})" if elsewhere else ""
+    counts = cmp.counts()
+    regressions = cmp.regressions()
+    if regressions:
+        bad = [f"{counts[k]} {k}" for k in ("broken", "slower") if counts.get(k)]
+        return f"REGRESSION: {', '.join(bad)} — {scope}{tail}"
+    news = [f"{n} {_SYMBOL[k].split(' ', 1)[1]}" for k, n in counts.items() if k in _SYMBOL]
+    if not news:
+        return f"OK: no changes — {scope}{tail}"
+    return f"OK: no regression ({', '.join(news)}) — {scope}{tail}"
+
+
+def _runs_text(n: int) -> str:
+    return "1 run" if n == 1 else f"{n} runs"
+
+
+def _unit(cmp: Comparison) -> tuple[float, str]:
+    values = [
+        v for c in cmp.changed() for v in (c.base_value, c.new_value) if v is not None and v > 0
+    ]
+    smallest = min(values, default=1.0)
+    for divisor, name in reversed(_UNITS):
+        if smallest >= divisor:
+            return divisor, name
+    return _UNITS[0]
+
+
+def _value(
+    c: CellChange, value: float | None, status: str, error: float | None, unit: tuple[float, str]
+) -> str:
+    if c.command == "check" or c.kind in ("broken", "fixed", "changed"):
+        if status in ("pass", "fail") and error is not None:
+            return f"{status} {sci(error)}"
+        return status
+    if value is None:
+        return status
+    if c.metric == "median_s":
+        return f"{_digits3(value / unit[0])} {unit[1]}"
+    return f"{_digits3(value)}×"
+
+
+def _digits3(x: float) -> str:
+    """Three significant digits without an exponent: 0.0123, 1.23, 10.0, 123, 12300."""
+    if x <= 0 or not math.isfinite(x):
+        return f"{x:g}"
+    rounded = round(x, 2 - math.floor(math.log10(x)))
+    # Rounding can carry into the next decade (9.996 → 10.0): count decimals after it.
+    decimals = max(0, 2 - math.floor(math.log10(rounded)))
+    return f"{rounded:.{decimals}f}"
+
+
+def _cell_text(c: CellChange) -> str:
+    parts = [c.dtype]
+    if c.device != "cpu":
+        parts.append(c.device)
+    if c.size is not None:
+        parts.append(f"n={c.size}")
+    if c.point is not None:
+        parts.append(f"at {c.point}")
+    return " ".join(parts)
+
+
+def _test_text(c: CellChange) -> str:
+    if c.test is None:
+        return ""
+    text = (
+        c.test
+        if c.p_value is None
+        else f"p={c.p_value:.2g} ({c.test.replace('mann-whitney ', 'U ')})"
+    )
+    if c.every_run is False:
+        text += ", not in every run"
+    return text
+
+
+def change_rows(cmp: Comparison) -> list[list[str]]:
+    """One row per changed cell, in :data:`HEADER` order."""
+    unit = _unit(cmp)
+    rows = []
+    for c in cmp.changed():
+        rows.append(
+            [
+                _SYMBOL[c.kind],
+                c.target,
+                c.quantity,
+                backend_label(c.backend, c.mode),
+                _cell_text(c),
+                _value(c, c.base_value, c.base_status, c.base_error, unit),
+                _value(c, c.new_value, c.new_status, c.new_error, unit),
+                "" if c.factor is None else f"{c.factor:.2f}×",
+                "" if c.noise is None else f"±{100 * c.noise:.0f}%",
+                _test_text(c),
+            ]
+        )
+    return rows
+
+
+def _pooled(cmp: Comparison) -> str:
+    if cmp.base_runs == 1 and cmp.new_runs == 1:
+        return ""
+    return f" ({_runs_text(cmp.base_runs)} vs {_runs_text(cmp.new_runs)}, samples pooled)"
+
+
+def _sides(cmp: Comparison) -> str:
+    return f"{cmp.base} → {cmp.new}{_pooled(cmp)}"
+
+
+def _difference_text(d: Difference) -> str:
+    def short(v: Any) -> str:
+        text = "—" if v is None else str(v)
+        return text if len(text) <= 60 else text[:57] + "…"
+
+    return f"{d.key}: {short(d.base)} → {short(d.new)}"
+
+
+def detail_lines(cmp: Comparison) -> list[str]:
+    """Why each broken or changed cell changed (its message in NEW)."""
+    return [
+        f"{c.key.label}: {c.base_status} → {c.new_status}: {c.message}"
+        for c in cmp.changed()
+        if c.kind in ("broken", "changed") and c.message
+    ]
+
+
+def without_metric_line(cmp: Comparison) -> str:
+    """A note on the cells whose timing could not be compared."""
+    return (
+        f"{cmp.without_metric} passing cells have no {cmp.metric} in one of the files: "
+        "compared by status only"
+    )
+
+
+def _keys_text(keys: list[CellKey], limit: int | None) -> list[str]:
+    shown = keys if limit is None else keys[:limit]
+    lines = [k.label for k in shown]
+    if len(keys) > len(shown):
+        lines.append(f"… and {len(keys) - len(shown)} more")
+    return lines
+
+
+def render_compare_table(cmp: Comparison, console: Console) -> None:
+    """Differences between the runs, warnings, the changed cells, the one-sided cells and
+    the verdict."""
+    console.print(Text(f"adbench compare ({cmp.command}): {_sides(cmp)}", style="bold"))
+    for title, diffs in (("environment differs", cmp.environment), ("config differs", cmp.config)):
+        if diffs:
+            console.print(Text(f"{title}:", style="bold"))
+            for d in diffs:
+                console.print(Text(f"  {_difference_text(d)}"))
+    for w in cmp.warnings:
+        console.print(Text(f"warning: {w}", style="yellow"))
+    rows = change_rows(cmp)
+    if rows:
+        table = Table(title="changed cells", title_justify="left")
+        for i, name in enumerate(HEADER):
+            table.add_column(name, justify="right" if i >= 5 else "left", no_wrap=i >= 5)
+        for c, row in zip(cmp.changed(), rows, strict=True):
+            table.add_row(Text(row[0], style=_STYLE[c.kind]), *row[1:])
+        console.print(table)
+    for line in detail_lines(cmp):
+        console.print(Text(line))
+    if cmp.without_metric:
+        console.print(Text(without_metric_line(cmp), style="dim"))
+    for keys, name in ((cmp.only_in_base, "BASE"), (cmp.only_in_new, "NEW")):
+        if keys:
+            console.print(Text(f"only in {name} (listed, not failed): {len(keys)} cells"))
+            for line in _keys_text(keys, LISTED):
+                console.print(Text(f"  {line}"))
+    ok = cmp.exit_code == 0
+    console.print(Text(verdict_line(cmp), style="bold green" if ok else "bold red"))
+
+
+def compare_markdown(cmp: Comparison) -> str:
+    """A GitHub job summary: a heading, the verdict, what differs, the changed cells."""
+    icon = "✅" if cmp.exit_code == 0 else "❌"
+    out = [f"### {icon} adbench compare: `{cmp.command}`\n", f"**{verdict_line(cmp)}**\n"]
+    out.append(f"BASE `{cmp.base}` → NEW `{cmp.new}`{_pooled(cmp)}\n")
+    for w in cmp.warnings:
+        out.append(f"> ⚠️ {w}\n")
+    diffs = [*cmp.environment, *(Difference(f"config.{d.key}", d.base, d.new) for d in cmp.config)]
+    if diffs:
+        out.append("Differences between the runs:\n")
+        out.append("\n".join(f"- `{_difference_text(d)}`" for d in diffs) + "\n")
+    rows = change_rows(cmp)
+    if rows:
+        out.append(markdown_table(HEADER, rows))
+    details = detail_lines(cmp)
+    if details:
+        out.append("\n".join(f"- {line}" for line in details) + "\n")
+    if cmp.without_metric:
+        out.append(without_metric_line(cmp) + "\n")
+    for keys, name in ((cmp.only_in_base, "BASE"), (cmp.only_in_new, "NEW")):
+        if keys:
+            items = "\n".join(f"- {line}" for line in _keys_text(keys, None))
+            out.append(
+                f"<details><summary>{len(keys)} cells only in {name} (listed, not failed)"
+                f"</summary>\n\n{items}\n\n</details>\n"
+            )
+    return "\n".join(out)
+
+
+def compare_document(cmp: Comparison) -> dict[str, Any]:
+    """The JSON document of a comparison: every common cell with its verdict."""
+    config = {
+        "base": cmp.base,
+        "new": cmp.new,
+        "base_runs": cmp.base_runs,
+        "new_runs": cmp.new_runs,
+        "command": cmp.command,
+        "metric": cmp.metric,
+        "max_slowdown": cmp.max_slowdown,
+        "alpha": cmp.alpha,
+    }
+
+    def diff_list(diffs: list[Difference]) -> list[dict[str, Any]]:
+        return [{"key": d.key, "base": d.base, "new": d.new} for d in diffs]
+
+    return make_document(
+        "compare",
+        config,
+        cmp.cells,
+        verdict=verdict_line(cmp),
+        regression=cmp.exit_code != 0,
+        counts=cmp.counts(),
+        only_in_base=[k.label for k in cmp.only_in_base],
+        only_in_new=[k.label for k in cmp.only_in_new],
+        environment_differences=diff_list(cmp.environment),
+        config_differences=diff_list(cmp.config),
+        warnings=cmp.warnings,
+    )
+
+
+def compare_csv(cmp: Comparison) -> str:
+    """Every common cell with its verdict, one CSV row each."""
+    return records_csv(cmp.cells)
+
+
+__all__ = [
+    "HEADER",
+    "change_rows",
+    "compare_csv",
+    "compare_document",
+    "compare_markdown",
+    "detail_lines",
+    "render_compare_table",
+    "verdict_line",
+    "without_metric_line",
+]

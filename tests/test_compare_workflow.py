@@ -1,0 +1,143 @@
+"""The CI gate as shipped: the GitHub workflow is valid YAML whose commands are the README's,
+parse as adbench command lines, and compare against committed baselines that describe
+``configs/ci.toml``; ``.ci/run`` runs the same suite."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomllib
+
+from autodiff_bench.compare import compare_files, load_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = ROOT / ".github" / "workflows" / "adbench.yml"
+BASELINES = ROOT / "benchmarks" / "baselines"
+CI_CONFIG = ROOT / "configs" / "ci.toml"
+
+yaml = pytest.importorskip("yaml")  # PyYAML, in the `test` extra
+
+
+def workflow() -> dict[str, Any]:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+def run_lines() -> list[str]:
+    """Every command line of every ``run:`` step of the workflow."""
+    steps = [s for job in workflow()["jobs"].values() for s in job["steps"]]
+    return [line.strip() for s in steps if "run" in s for line in s["run"].splitlines()]
+
+
+def readme_section_commands() -> set[str]:
+    """Lines of the fenced bash blocks in README's 'CI regression gate' section."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## CI regression gate (`adbench compare`)", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return {line.strip() for block in blocks for line in block.splitlines() if line.strip()}
+
+
+def adbench_lines() -> list[list[str]]:
+    """The workflow's adbench invocations as argument lists (inside loops, before pipes)."""
+    out = []
+    for line in run_lines():
+        for part in re.split(r";|\|", line):
+            part = part.strip().removeprefix("do ").strip()
+            if part.startswith("adbench "):
+                out.append(shlex.split(part)[1:])
+    return out
+
+
+def test_the_workflow_is_valid_yaml_triggered_on_push_and_pull_requests() -> None:
+    doc = workflow()
+    triggers = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert {"push", "pull_request"} <= set(triggers)
+    (job,) = doc["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest" and job["timeout-minutes"] <= 90
+    assert doc["defaults"]["run"]["shell"] == "bash"  # pipefail, so `| tee` keeps exit codes
+
+
+def test_the_workflow_runs_exactly_the_readme_commands() -> None:
+    lines = run_lines()
+    documented = readme_section_commands()
+    assert lines, "the workflow has no run steps"
+    assert [line for line in lines if line not in documented] == []
+
+
+def test_the_workflow_checks_times_compares_and_uploads() -> None:
+    commands = adbench_lines()
+    assert [c[0] for c in commands] == ["check", "time", "compare", "compare"]
+    check, time, compare_check, compare_time = commands
+    assert check[1:3] == ["--config", "configs/ci.toml"] == time[1:3]
+    # compare reads what check and time wrote, against the committed baselines; the timing
+    # runs go to one folder, compared as a whole with the baseline's folder of runs.
+    assert compare_check[1:3] == ["benchmarks/baselines/ci-check.json", check[-1]]
+    assert compare_time[1:3] == ["benchmarks/baselines/ci-time", str(Path(time[-1]).parent)]
+    assert any(line.startswith("for run in 1 2 3; do adbench time") for line in run_lines())
+    assert compare_time[compare_time.index("--metric") + 1] == "ratio_to_primal"
+    assert all(c[c.index("--format") + 1] == "markdown" for c in (compare_check, compare_time))
+    assert all('"$GITHUB_STEP_SUMMARY"' in line for line in run_lines() if "compare" in line)
+    steps = next(iter(workflow()["jobs"].values()))["steps"]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["path"] == "results/" and upload["if"] == "${{ !cancelled() }}"
+    assert all(s.get("if") == "${{ !cancelled() }}" for s in steps if "compare" in s.get("run", ""))
+
+
+def test_the_workflow_commands_parse_as_adbench_command_lines() -> None:
+    import typer
+
+    from autodiff_bench.cli import app
+
+    group = typer.main.get_command(app)
+    for args in adbench_lines():
+        command = group.commands[args[0]]  # type: ignore[attr-defined]
+        # Parsing validates every option and argument without running the command.
+        ctx = command.make_context(args[0], args[1:])
+        assert ctx.params, args
+
+
+BASELINE = {"check": BASELINES / "ci-check.json", "time": BASELINES / "ci-time"}
+
+
+def test_the_time_baseline_holds_five_runs() -> None:
+    assert sorted(p.name for p in BASELINE["time"].glob("*.json")) == [
+        f"run-{i}.json" for i in range(1, 6)
+    ]
+
+
+@pytest.mark.parametrize("command", ["check", "time"])
+def test_the_committed_baseline_compares_with_itself(command: str) -> None:
+    cmp = compare_files(BASELINE[command], BASELINE[command], metric="ratio_to_primal")
+    assert cmp.command == command and cmp.exit_code == 0
+    assert cmp.changed() == [] and len(cmp.cells) > 50
+    assert all(c.base_status == "pass" for c in cmp.cells)
+
+
+@pytest.mark.parametrize("command", ["check", "time"])
+def test_the_committed_baseline_describes_configs_ci_toml(command: str) -> None:
+    section = tomllib.loads(CI_CONFIG.read_text(encoding="utf-8"))[command]
+    keys = ["targets", "dtype", "seed"] + (
+        ["points"] if command == "check" else ["sizes", "quantities", "backends", "threads"]
+    )
+    for name, doc in load_runs(BASELINE[command]):
+        assert doc["command"] == command
+        recorded = doc["config"]
+        stale = {
+            k: (section[k], recorded[k]) for k in keys if k in section and section[k] != recorded[k]
+        }
+        assert stale == {}, f"{name}: configs/ci.toml changed; refresh the baselines (README)"
+
+
+def test_ci_run_runs_the_suite_end_to_end() -> None:
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for needle in (
+        ".venv/bin/adbench check --config configs/ci.toml --format json",
+        ".venv/bin/adbench compare benchmarks/baselines/ci-check.json results/ci-check.json",
+        "for run in 1 2 3; do .venv/bin/adbench time --config configs/ci.toml --format json",
+        ".venv/bin/adbench compare benchmarks/baselines/ci-time results/ci-time "
+        "--metric ratio_to_primal",
+    ):
+        assert needle in script
