@@ -4,12 +4,11 @@ command-line options (the command line wins).  Config files never execute code.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from autodiff_bench.errors import UsageError
 

@@ -820,7 +820,7 @@ def worker_main(conn: Any, job: WorkerJob) -> None:
         targets = all_targets()
         for i, cell in enumerate(job.cells):
             conn.send(("start", i))
-            base = dict(
+            base: dict[str, Any] = dict(
                 target=cell.target,
                 size=cell.size,
                 quantity=cell.quantity,

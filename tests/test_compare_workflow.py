@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 
 from autodiff_bench.compare import compare_files, load_runs
 

@@ -224,8 +224,8 @@ def render_time_tables(report: TimeReport, console: Console) -> None:
             previous = size
             table.add_row(shown, quantity, *cells)
         growth = _growth_rows(report, target)
-        for i, (quantity, cells) in enumerate(growth):
-            table.add_row("growth" if i == 0 else "", quantity, *cells, end_section=False)
+        for i, (quantity, exponents) in enumerate(growth):
+            table.add_row("growth" if i == 0 else "", quantity, *exponents, end_section=False)
         console.print(table)
         if target.name in highlights:
             console.print(Text(highlight_line(highlights[target.name]), style="bold"))
