@@ -49,9 +49,8 @@ from autodiff_bench.targets import (
     Point,
     Target,
     all_targets,
-    estimated_bytes,
+    check_size,
     load_targets_file,
-    physical_memory_bytes,
 )
 from autodiff_bench.timing import HarnessSettings, measure
 
@@ -204,24 +203,9 @@ def check_sizes_fit(
     sizes_of: Callable[[Target], list[int | None]], targets: list[Target], with_hessian: bool
 ) -> None:
     """Refuse a size whose inputs (and Hessian) would not fit in half the machine's memory."""
-    ram = physical_memory_bytes()
-    if ram is None:
-        return
     for t in targets:
         for n in sizes_of(t):
-            if n is None:
-                continue
-            need = estimated_bytes(t, n, with_hessian)
-            if need > ram // 2:
-                raise UsageError(
-                    f"--sizes {n} needs about {need / 2**30:.1f} GiB for '{t.name}'"
-                    f"{' (Hessian included)' if with_hessian else ''}, more than half of "
-                    f"this machine's {ram / 2**30:.0f} GiB",
-                    "choose smaller sizes"
-                    + (
-                        ", or leave out the Hessian (--quantities grad,hvp)" if with_hessian else ""
-                    ),
-                )
+            check_size(n, [t], with_hessian, option="--sizes")
 
 
 def _positive(name: str, value: float, hint: str) -> float:

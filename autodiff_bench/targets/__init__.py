@@ -280,12 +280,15 @@ def physical_memory_bytes() -> int | None:
         return None
 
 
-def check_size(size: int | None, targets: Sequence[Target], with_hessian: bool = True) -> None:
-    """Refuse a size that is not positive or would not fit in half the machine's memory."""
+def check_size(
+    size: int | None, targets: Sequence[Target], with_hessian: bool = True, option: str = "--size"
+) -> None:
+    """Refuse a size that is not positive or would not fit in half the machine's memory
+    (``option`` names the command-line option in the message)."""
     if size is None:
         return
     if size <= 0:
-        raise UsageError(f"--size must be a positive integer, not {size}", "try --size 10")
+        raise UsageError(f"{option} must be a positive integer, not {size}", f"try {option} 10")
     ram = physical_memory_bytes()
     if ram is None:
         return
@@ -293,7 +296,7 @@ def check_size(size: int | None, targets: Sequence[Target], with_hessian: bool =
         need = estimated_bytes(t, size, with_hessian)
         if need > ram // 2:
             raise UsageError(
-                f"--size {size} needs about {need / 2**30:.0f} GiB for '{t.name}'"
+                f"{option} {size} needs about {need / 2**30:.1f} GiB for '{t.name}'"
                 f"{' (Hessian included)' if with_hessian and not t.is_scalar else ''}, "
                 f"more than half of this machine's {ram / 2**30:.0f} GiB",
                 "choose a smaller size"
