@@ -127,6 +127,9 @@ def resolve_check_plan(
     n_points = pick(points, sec, "points", 2)
     if n_points < 0:
         raise UsageError(f"--points must be 0 or more, not {n_points}", "try --points 2")
+    plan_seed = pick(seed, sec, "seed", 0)
+    if plan_seed < 0:
+        raise UsageError(f"--seed must be 0 or more, not {plan_seed}", "try --seed 0")
     plan_dtype = pick(dtype, sec, "dtype", "float64")
     if plan_dtype not in DTYPES:
         raise unknown_name("dtype", plan_dtype, DTYPES)
@@ -156,7 +159,7 @@ def resolve_check_plan(
         backends=plan_backends,
         quantities=plan_quantities,
         points=n_points,
-        seed=pick(seed, sec, "seed", 0),
+        seed=plan_seed,
         dtype=plan_dtype,
         size=plan_size,
         device=plan_device,

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from autodiff_bench.errors import UsageError, unknown_name
-from autodiff_bench.report import FAILING, load_document, worst_status
+from autodiff_bench.report import FAILING, STATUSES, load_document, worst_status
 
 #: What ``--metric`` may name: absolute seconds, or the machine-independent ratios.
 METRICS = ("median_s", "ratio_to_primal", "ratio_to_manual")
@@ -448,6 +448,11 @@ def index_records(doc: dict[str, Any], name: str) -> dict[CellKey, dict[str, Any
                 f"'{name}': result #{i + 1} is not a {command} record (no '{missing[0]}')",
                 "pass a file written by adbench",
             )
+        if record.get("status") not in STATUSES:
+            raise UsageError(
+                f"'{name}': result #{i + 1} has an unknown status {record.get('status')!r}",
+                f"statuses are {', '.join(STATUSES)}",
+            )
         key = _key(command, record)
         if key in out:
             raise UsageError(f"'{name}' has two results for the cell {key.label}")
@@ -710,7 +715,7 @@ def compare_documents(
 def _warnings(result: Comparison, base: list[Run], new: list[Run]) -> list[str]:
     out = []
     for name, doc in (*base, *new):
-        if doc.get("partial") or doc.get("interrupted"):
+        if doc.get("interrupted"):
             out.append(f"'{name}' is a partial run (it was interrupted); cells may be missing")
     if result.metric == "median_s" and result.machine_differs():
         keys = sorted({d.key.split(".")[0] for d in result.environment} & set(MACHINE_KEYS))

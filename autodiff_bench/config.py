@@ -4,6 +4,7 @@ command-line options (the command line wins).  Config files never execute code.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,39 @@ def _int(v: Any) -> int:
     raise TypeError("an integer")
 
 
+def _int_at_least(low: int) -> Validator:
+    """An integer ≥ ``low`` (a range error names the key and the file like a type error)."""
+
+    def check(v: Any) -> int:
+        if isinstance(v, int) and not isinstance(v, bool) and v >= low:
+            return v
+        raise TypeError(f"an integer ≥ {low}")
+
+    return check
+
+
+def _positive_number(v: Any) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
+        return float(v)
+    raise TypeError("a positive number")
+
+
+def _fraction(v: Any) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1:
+        return float(v)
+    raise TypeError("a number in [0, 1)")
+
+
+def _positive_int_list(v: Any) -> list[int]:
+    if (
+        isinstance(v, list)
+        and v
+        and all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in v)
+    ):
+        return list(v)
+    raise TypeError("a non-empty list of positive integers")
+
+
 def _number(v: Any) -> float:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
@@ -56,7 +90,7 @@ def _bool(v: Any) -> bool:
 def _sizes_table(v: Any) -> dict[str, list[int]]:
     if isinstance(v, dict) and all(isinstance(k, str) for k in v):
         try:
-            return {k: _int_list(sizes) for k, sizes in v.items()}
+            return {k: _positive_int_list(sizes) for k, sizes in v.items()}
         except TypeError:
             pass
     raise TypeError("a table of target = [sizes]")
@@ -78,13 +112,13 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "targets": _str_list,
         "backends": _str_list,
         "quantities": _str_list,
-        "points": _int,
-        "seed": _int,
+        "points": _int_at_least(0),
+        "seed": _int_at_least(0),
         "dtype": _str,
-        "size": _int,
+        "size": _int_at_least(1),
         "device": _str,
         "require": _str_list,
-        "jobs": _int,
+        "jobs": _int_at_least(1),
     },
     # Declared here, not by the time engine, so that every command reading a shared file
     # (configs/ci.toml has [check] and [time]) knows it without importing that engine.
@@ -92,17 +126,17 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "targets": _str_list,
         "backends": _str_list,
         "quantities": _str_list,
-        "sizes": _int_list,
+        "sizes": _positive_int_list,
         "target_sizes": _sizes_table,
         "dtype": _str,
         "device": _str,
-        "threads": _int,
-        "seed": _int,
-        "budget": _number,
-        "min_samples": _int,
-        "max_samples": _int,
-        "settle": _number,
-        "timeout": _number,
+        "threads": _int_at_least(1),
+        "seed": _int_at_least(0),
+        "budget": _positive_number,
+        "min_samples": _int_at_least(1),
+        "max_samples": _int_at_least(1),
+        "settle": _fraction,
+        "timeout": _positive_number,
     },
 }
 

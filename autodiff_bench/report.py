@@ -9,6 +9,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,26 +198,57 @@ def check_output_path(path: str | Path) -> Path:
     """Refuse an output path whose folder does not exist, before any work is done."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(f"cannot write '{p}': '{parent}' is a file, not a folder")
     if not parent.is_dir():
         raise UsageError(f"cannot write '{p}': folder '{parent}' does not exist", "create it first")
     if p.is_dir():
         raise UsageError(f"cannot write '{p}': it is a folder", "give a file name")
+    # Probe now, by creating a file there, so a long run is not lost at the very end.
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write '{p}': {exc.strerror}", "choose another path") from exc
     return p
 
 
 def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a reader never sees a half-written file."""
-    p = check_output_path(path)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+
+    replace_atomically(path, write)
+
+
+def replace_atomically(
+    path: str | Path, write: Callable[[str], None], suffix: str = ".tmp"
+) -> Path:
+    """Let ``write`` fill a temporary file beside ``path``, then rename it over ``path``."""
+    p = check_output_path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=suffix)
+    except OSError as exc:
+        raise UsageError(f"cannot write '{p}': {exc.strerror}", "choose another path") from exc
+    os.close(fd)
+    # mkstemp makes the file owner-only; a result file gets the usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        write(tmp)
         os.replace(tmp, p)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write '{p}': {exc.strerror}", "choose another path") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return p
 
 
 def load_document(path: str | Path, command: str | None = None) -> dict[str, Any]:
@@ -226,6 +258,11 @@ def load_document(path: str | Path, command: str | None = None) -> dict[str, Any
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read '{p}': {exc.strerror}", "check the path") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"'{p}' is not an adbench result file (not UTF-8 text)",
+            "pass a file written by adbench --format json",
+        ) from exc
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -208,6 +208,12 @@ def check_sizes_fit(
             check_size(n, [t], with_hessian, option="--sizes")
 
 
+def _seed(value: int) -> int:
+    if value < 0:
+        raise UsageError(f"--seed must be 0 or more, not {value}", "try --seed 0")
+    return value
+
+
 def _positive(name: str, value: float, hint: str) -> float:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
         raise UsageError(f"{name} must be a positive number, not {value}", hint)
@@ -310,7 +316,7 @@ def resolve_time_plan(
         dtype=plan_dtype,
         device=plan_device,
         threads=plan_threads,
-        seed=pick(seed, sec, "seed", 0),
+        seed=_seed(pick(seed, sec, "seed", 0)),
         timeout_s=float(plan_timeout),
         harness=harness,
         targets_files=tuple(str(Path(p).resolve()) for p in targets_files or ()),

@@ -397,7 +397,7 @@ def test_bad_options_are_refused(options: dict, message: str) -> None:
 
 def test_a_partial_run_is_warned_about() -> None:
     doc = document("time", [time_record(tight(1e-3))])
-    partial = {**doc, "partial": True}
+    partial = {**doc, "interrupted": True}
     cmp = compare_documents(doc, partial, base_name="a.json", new_name="b.json")
     assert cmp.warnings == ["'b.json' is a partial run (it was interrupted); cells may be missing"]
 

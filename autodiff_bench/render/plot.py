@@ -5,13 +5,11 @@ backend, so no display is needed; matplotlib is imported only here, only when as
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from autodiff_bench.errors import UsageError
-from autodiff_bench.report import check_output_path
+from autodiff_bench.report import check_output_path, replace_atomically
 
 _INSTALL = "pip install 'adbench[plot]'"
 
@@ -121,14 +119,9 @@ def plot_scaling(report: Any, path: str | Path) -> Path:
         f"{report.plan.threads} thread{'s' * (report.plan.threads != 1)})"
     )
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=p.suffix)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110, format=p.suffix.lower().lstrip("."))
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        fmt = p.suffix.lower().lstrip(".")
+        replace_atomically(p, lambda tmp: fig.savefig(tmp, dpi=110, format=fmt), p.suffix)
     finally:
         plt.close(fig)
     return p
