@@ -155,8 +155,8 @@ def compare_arrays(
     mismatched = int(bad.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(ref != 0, diff / np.abs(ref), np.where(diff == 0, 0.0, np.inf))
-    finite_rel = rel[np.isfinite(rel)]
-    max_rel = float(finite_rel.max()) if finite_rel.size else None
+    # Undefined (None) when any element differs from a reference of exactly 0.
+    max_rel = float(rel.max()) if rel.size and np.all(np.isfinite(rel)) else None
     max_abs = float(diff.max()) if total else 0.0
     # The worst element is the one furthest past its allowance (or closest to it).
     worst = np.unravel_index(int(np.argmax(diff - allowed)), g.shape) if total else ()

@@ -18,9 +18,10 @@ class UsageError(Exception):
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
-def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UsageError:
-    """An error for an unknown id that suggests the closest known one."""
+def unknown_name(kind: str, name: str, choices: Iterable[str], where: str = "") -> UsageError:
+    """An error for an unknown id that suggests the closest known one (``where``, if given,
+    follows the name: "unknown mode 'x' of backend 'jax'")."""
     known = sorted(choices)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"choose from: {', '.join(known)}"
-    return UsageError(f"unknown {kind} '{name}'", hint)
+    return UsageError(f"unknown {kind} '{name}'{' ' + where if where else ''}", hint)

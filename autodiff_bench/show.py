@@ -1,4 +1,7 @@
-"""The ``show`` engine: one target at one point, f and every derivative from every backend."""
+"""The ``show`` engine: one target at one point, f and every derivative from every backend.
+
+Each value is one :func:`autodiff_bench.check.check_cell`, so ``show`` and ``check`` judge
+a value by the same rules."""
 
 from __future__ import annotations
 
@@ -7,10 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from autodiff_bench.backends import BackendUnavailable, QuantityUnsupported
-from autodiff_bench.check import CheckPlan, direction
-from autodiff_bench.correctness import compare_arrays
-from autodiff_bench.quantities import derivative_order
+from autodiff_bench.backends import BackendUnavailable
+from autodiff_bench.check import CheckPlan, check_cell
 from autodiff_bench.report import FAILING
 from autodiff_bench.targets import Point, Target
 
@@ -56,65 +57,48 @@ class ShowResult:
 
 def run_show(plan: CheckPlan, target: Target, point: Point) -> ShowResult:
     """Evaluate f and every quantity of ``target`` at ``point`` on every selected backend."""
-    v = direction(plan.seed, target.name, 0, point.x.shape)
-    ref_point = point.astype(plan.dtype).astype(np.float64)
-    ref_v = v.astype(plan.dtype).astype(np.float64)
+    quantities = ["primal", *target.quantities]
     records = []
     for spec in plan.backends:
         backend = spec.create(dtype=plan.dtype, device=plan.device)
         try:
             backend.ensure_loaded()
-        except BackendUnavailable as exc:
+        except Exception as exc:  # unavailable, or an import that crashed
+            status = "unavailable" if isinstance(exc, BackendUnavailable) else "error"
             records += [
-                ShowRecord(q, spec.name, spec.mode, spec.label, "unavailable", message=str(exc))
-                for q in ["primal", *target.quantities]
+                ShowRecord(q, spec.name, spec.mode, spec.label, status, message=str(exc))
+                for q in quantities
             ]
             continue
-        for q in ["primal", *target.quantities]:
-            try:
-                got = backend.evaluate(target, q, point, v if q == "hvp" else None)
-            except QuantityUnsupported as exc:
-                records.append(
-                    ShowRecord(q, spec.name, spec.mode, spec.label, "unsupported", message=str(exc))
-                )
-                continue
-            except Exception as exc:  # one backend's failure is its cell only
-                records.append(
-                    ShowRecord(
-                        q,
-                        spec.name,
-                        spec.mode,
-                        spec.label,
-                        "error",
-                        message=f"{type(exc).__name__}: {exc}",
-                    )
-                )
-                continue
-            ref = (
-                target.value(ref_point)
-                if q == "primal"
-                else target.closed_form(q, ref_point, ref_v if q == "hvp" else None)
+        values: dict[tuple[str, str, str, str], np.ndarray] = {}
+        base = dict(backend=spec.name, mode=spec.mode, dtype=plan.dtype, device=plan.device)
+        for q in quantities:
+            rec = check_cell(
+                plan,
+                backend,
+                target,
+                q,
+                point,
+                0,
+                dict(base, target=target.name, quantity=q),
+                values,
             )
-            rtol, atol = plan.tolerances.lookup(
-                plan.dtype,
-                derivative_order(q),
-                finite=spec.name == "finite",
-                target=target.name,
-                quantity=q,
-                target_overrides=target.tolerances,
-            )
-            verdict = compare_arrays(got, ref, rtol, atol, plan.dtype)
+            got = values.get((target.name, q, point.label, spec.label))
             records.append(
                 ShowRecord(
                     q,
                     spec.name,
                     spec.mode,
                     spec.label,
-                    verdict.status,
-                    np.asarray(got).tolist(),
-                    verdict.max_abs_error,
-                    verdict.message,
+                    rec.status,
+                    None if got is None else got.tolist(),
+                    rec.max_abs_error,
+                    rec.message,
                 )
             )
-    notes = dict(target.notes(ref_point)) if target.notes else {}
+    ref_point = point.astype(plan.dtype).astype(np.float64)
+    try:
+        notes = dict(target.notes(ref_point)) if target.notes else {}
+    except Exception:  # notes are extras; a user's that raise are simply not shown
+        notes = {}
     return ShowResult(target, point, plan, records, notes)

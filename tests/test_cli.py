@@ -121,6 +121,10 @@ def test_wrong_closed_form_points_at_the_worst_element(cli) -> None:
         (["check", "--config", "no/such.toml"], "does not exist"),
         (["check", "--targets-file", "no/such.py"], "does not exist"),
         (["check", "--jobs", "0"], "--jobs must be 1 or more"),
+        (["check", "--seed", "-1"], "--seed must be 0 or more"),
+        (["show", "cubic", "--seed", "-5"], "--seed must be 0 or more"),
+        (["time", "--seed", "-1"], "--seed must be 0 or more"),
+        (["check", "-b", "torch:nope"], "unknown mode 'nope' of backend 'torch'"),
         (["list", "gadgets"], "unknown list 'gadgets'"),
         (["check", "--no-such-option"], "No such option"),
     ],
@@ -165,8 +169,10 @@ def test_save_baseline_writes_json(cli, tmp_path) -> None:
 
 def test_device_cuda_without_a_gpu_says_why_not(cli) -> None:
     run = cli("check", "-t", "cubic", "-b", "minigrad", "--device", "cuda", "-j", "1")
-    assert run.code == 0
     assert "minigrad: unavailable — minigrad runs on the CPU only" in run.out
+    # Nothing was compared at all: a gate must not pass on an empty run.
+    assert run.code == 1
+    assert "FAILED: nothing was checked (3 unavailable)" in run.out
 
 
 def _cuda_available() -> bool:
@@ -185,3 +191,60 @@ def test_torch_on_cuda_matches_closed_forms(cli) -> None:
     run = cli("check", "-t", "tanh,least_squares", "-b", "torch", "--device", "cuda", "-j", "1")
     assert run.code == 0, run.out
     assert "All 7 checked cells pass" in run.out
+
+
+def test_output_where_a_file_cannot_be_written_is_refused_up_front(cli, tmp_path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    run = cli("check", "-t", "cubic", "-b", "manual", "-o", str(afile / "out.json"))
+    assert run.code == 2
+    assert (
+        run.err.strip()
+        == f"adbench: error: cannot write '{afile / 'out.json'}': '{afile}' is a file, not a folder"
+    )
+
+
+def test_result_files_get_the_usual_permissions(cli, tmp_path) -> None:
+    import os
+
+    out = tmp_path / "r.json"
+    assert cli("check", "-t", "cubic", "-b", "manual", "-f", "json", "-o", str(out)).code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_sampler_that_raises_is_an_error_cell_not_a_crash(cli, tmp_path) -> None:
+    targets = tmp_path / "t.py"
+    targets.write_text(
+        "from autodiff_bench import Point, Target, register\n"
+        "def sample(rng, n):\n    raise RuntimeError('no sampler today')\n"
+        "register(Target('broken_sampler', 'x', lambda xp, x, p: x * x,\n"
+        "    {'d1': lambda x, p: 2 * x}, sample, canonical=[Point.scalar(1.0)]))\n"
+    )
+    run = cli("check", "--targets-file", str(targets), "-t", "broken_sampler,cubic", "-b", "manual")
+    assert run.code == 1
+    assert "broken_sampler d1 [manual] at *: error: the sampler raised RuntimeError" in run.out
+    assert "cubic" in run.out and "3 pass" in run.out
+
+
+def test_target_tolerances_must_be_pairs() -> None:
+    from autodiff_bench.targets import Point, Target, scalar_sampler
+
+    with pytest.raises(ValueError, match="must be \\(rtol, atol\\)"):
+        Target(
+            "tight",
+            "x",
+            lambda xp, x, p: x,
+            {"d1": lambda x, p: 1.0 + 0 * x},
+            scalar_sampler(0, 1),
+            [Point.scalar(1.0)],
+            tolerances={"d1": "tight"},
+        )
+
+
+def test_config_tolerances_for_unknown_targets_are_refused(cli, tmp_path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[tolerances.target.cubic]\ngrad = [1, 1]\n")
+    run = cli("check", "-c", str(cfg))
+    assert run.code == 2 and "'cubic' has no quantity 'grad'" in run.err

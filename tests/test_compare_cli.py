@@ -166,7 +166,12 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[Path | str], str]]:
     mixed.mkdir()
     write(mixed / "a.json", document("check", [check_record()]))
     write(mixed / "b.json", document("time", [time_record(tight(1e-3))]))
+    binary = tmp / "binary.json"
+    binary.write_bytes(b"\xff\xfe\x00{")
+    weird = write(tmp / "weird.json", document("check", [check_record(status="weird")]))
     return {
+        "not utf-8": ([good, binary], "not UTF-8 text"),
+        "unknown status": ([good, weird], "has an unknown status 'weird'"),
         "not json": ([good, text], "is not valid JSON"),
         "not adbench": ([other, good], "is not an adbench result file"),
         "unknown schema": ([good, future], "has schema_version 99; this adbench reads 1"),
@@ -186,6 +191,8 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[Path | str], str]]:
 @pytest.mark.parametrize(
     "case",
     [
+        "not utf-8",
+        "unknown status",
         "not json",
         "not adbench",
         "unknown schema",

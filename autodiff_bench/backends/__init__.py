@@ -96,7 +96,7 @@ def parse_backend(text: str) -> BackendSpec:
     if not mode:
         return BackendSpec(name, cls.modes[0])
     if mode not in cls.modes:
-        raise unknown_name(f"mode of backend '{name}'", mode, cls.modes)
+        raise unknown_name("mode", mode, cls.modes, where=f"of backend '{name}'")
     return BackendSpec(name, mode)
 
 

@@ -37,9 +37,12 @@ def cell_summary(records: list[CheckRecord]) -> tuple[str, str]:
         return "", ""
     status = worst_status([r.status for r in records])
     if status in ("pass", "fail"):
-        errs = [e for r in records for e in (r.max_rel_error, r.max_abs_error) if e is not None]
-        rel = [r.max_rel_error for r in records if r.max_rel_error is not None]
-        err = max(rel) if rel else (max(errs) if errs else None)
+        judged = [r for r in records if r.status in ("pass", "fail")]
+        rel = [r.max_rel_error for r in judged]
+        if all(e is not None for e in rel):
+            err = max(e for e in rel if e is not None)
+        else:  # a reference that is 0 has no relative error: show the absolute one
+            err = max((r.max_abs_error or 0.0) for r in judged)
         if status == "fail":
             bad = [r for r in records if r.status == "fail"]
             worst = max(bad, key=lambda r: r.mismatched)
@@ -60,15 +63,20 @@ def summary_line(report: CheckReport) -> str:
     skipped = ", ".join(f"{counts[s]} {s}" for s in ("unsupported", "unavailable") if counts.get(s))
     bad = {s: n for s, n in counts.items() if s not in ("pass", "unsupported", "unavailable")}
     missing = report.missing_required()
+    if report.checked == 0:
+        return f"FAILED: nothing was checked ({skipped or 'no cells'}) — {shape}"
     if not bad and not missing:
         head = f"All {counts.get('pass', 0)} checked cells pass"
         if skipped:
             head += f" ({skipped})"
         return f"{head} — {shape}"
-    parts = [f"{n} {s}" for s, n in sorted(bad.items())]
+    clauses = []
+    if bad:
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(bad.items()))
+        clauses.append(f"{parts} of {total} cells ({counts.get('pass', 0)} pass)")
     if missing:
-        parts.append(f"required backend(s) missing: {', '.join(missing)}")
-    return f"FAILED: {', '.join(parts)} of {total} cells ({counts.get('pass', 0)} pass) — {shape}"
+        clauses.append(f"required backend(s) missing: {', '.join(missing)}")
+    return f"FAILED: {'; '.join(clauses)} — {shape}"
 
 
 def details(report: CheckReport) -> list[str]:

@@ -113,6 +113,12 @@ class Target:
             raise ValueError(f"target name '{self.name}' must be a lowercase identifier")
         if not self.closed_forms:
             raise ValueError(f"target '{self.name}' has no closed-form derivative")
+        for q, pair in self.tolerances.items():
+            ok = isinstance(pair, tuple | list) and len(pair) == 2
+            if not ok or not all(isinstance(t, int | float) and t >= 0 for t in pair):
+                raise ValueError(
+                    f"target '{self.name}': tolerances['{q}'] must be (rtol, atol), not {pair!r}"
+                )
         allowed = SCALAR_QUANTITIES if self.is_scalar else VECTOR_QUANTITIES
         for q in self.closed_forms:
             if q not in allowed:
@@ -293,7 +299,13 @@ def check_size(
     if ram is None:
         return
     for t in targets:
-        need = estimated_bytes(t, size, with_hessian)
+        try:
+            need = estimated_bytes(t, size, with_hessian)
+        except Exception as exc:  # a user's sampler
+            raise UsageError(
+                f"target '{t.name}': its sampler raised {type(exc).__name__}: {exc}",
+                "fix the sample function in your targets file",
+            ) from exc
         if need > ram // 2:
             raise UsageError(
                 f"{option} {size} needs about {need / 2**30:.1f} GiB for '{t.name}'"
