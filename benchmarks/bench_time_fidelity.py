@@ -13,7 +13,7 @@ For ``least_squares`` grad at n=256 from manual (the closed form in NumPy), torc
    same A, b, x, the same float64, one thread, JAX's result blocked on), and over the very
    call adbench's adapter prepares (so a gap between the two columns is adapter overhead,
    a gap to adbench's figure is the harness);
-3. it prints each ratio adbench / timeit (the issue asks for ±10%) and how far adbench's
+3. it prints each ratio adbench / timeit (the target is ±10%) and how far adbench's
    medians moved from one run to the next.
 
 The ``timeit`` figure is the median over ``--repeat`` repeats of a loop count twice what

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
 FRAMEWORKS = ("torch", "tensorflow", "jax", "autograd")
 
 

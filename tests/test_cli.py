@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autodiff_bench.cli import app
-from tests.conftest import DATA, ROOT
+from tests.conftest import ROOT
 
 NUMPY_BACKENDS = "manual,finite,minigrad"
 
@@ -81,7 +81,7 @@ def test_check_other_formats(cli, fmt: str) -> None:
 
 
 def test_wrong_closed_form_points_at_the_worst_element(cli) -> None:
-    wrong = str(DATA / "wrong_grad_targets.py")
+    wrong = str(ROOT / "examples" / "rosenbrock_wrong_targets.py")
     run = cli("check", "--targets-file", wrong, "-t", "rosenbrock_wrong", "-b", NUMPY_BACKENDS)
     assert run.code == 1
     assert "rosenbrock_wrong grad [minigrad] 3/3 points, worst at random#1" in run.out
@@ -111,6 +111,7 @@ def test_wrong_closed_form_points_at_the_worst_element(cli) -> None:
         (["show", "cubic", "--at", "abc"], "--at must be a number"),
         (["show", "cubic", "--at", "nan"], "outside the domain"),
         (["show", "least_squares", "--at", "1"], "--at is for scalar targets"),
+        (["show", "cubic", "--size", "5"], "--size is for vector targets"),
         (["check", "--size", "0"], "--size must be a positive integer"),
         (["check", "--size", "100000000"], "GiB"),
         (["check", "--size", "ten"], "Invalid value for '--size'"),

@@ -21,11 +21,14 @@ def test_default_toml_is_what_a_bare_check_runs() -> None:
 @pytest.mark.parametrize("name", ["default", "ci", "time", "scaling"])
 def test_shipped_configs_are_valid(name: str) -> None:
     path = ROOT / "configs" / f"{name}.toml"
-    if not path.exists():
-        pytest.skip(f"{path.name} not shipped")
+    from autodiff_bench.timerun import resolve_time_plan
+
     cfg = load_config(path)
+    assert cfg.sections, f"{path.name} has no section"
     if "check" in cfg.sections:
-        resolve_check_plan(cfg)
+        assert resolve_check_plan(cfg).targets
+    if "time" in cfg.sections:
+        assert resolve_time_plan(cfg).cells()
 
 
 def test_ci_config_is_a_fast_subset() -> None:

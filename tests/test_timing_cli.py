@@ -59,7 +59,7 @@ def test_a_bad_time_section_in_a_config_names_the_key(cli, tmp_path) -> None:
     cfg.write_text("[time]\nsizes = 'ten'\n")
     run = cli("time", "--config", str(cfg))
     assert run.code == 2
-    assert "'time.sizes' must be a list of integers" in run.err
+    assert "'time.sizes' must be a non-empty list of positive integers" in run.err
 
 
 # ---- output ------------------------------------------------------------------------------------

@@ -255,6 +255,8 @@ def show(
     plan = resolve_check_plan(
         EMPTY, targets=[tgt.name], backends=backends, dtype=dtype, size=size, seed=seed, points=0
     )
+    if size is not None and tgt.is_scalar:
+        raise UsageError(f"--size is for vector targets; '{tgt.name}' takes --at X")
     if at is not None:
         if not tgt.is_scalar:
             raise UsageError(f"--at is for scalar targets; '{tgt.name}' takes --size N")

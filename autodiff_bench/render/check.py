@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff_bench.check import CheckReport
-from autodiff_bench.render.common import markdown_table, sci
+from autodiff_bench.render.common import markdown_table, plural, sci
 from autodiff_bench.report import CheckRecord, worst_status
 
 _STYLE = {
@@ -56,7 +56,7 @@ def summary_line(report: CheckReport) -> str:
     counts = report.counts()
     total = sum(counts.values())
     shape = (
-        f"{_plural(len(report.columns()), 'backend')} × {_plural(len(report.rows()), 'row')}, "
+        f"{plural(len(report.columns()), 'backend')} × {plural(len(report.rows()), 'row')}, "
         f"canonical + {report.plan.points} random points each, "
         f"{report.plan.dtype}, {report.seconds:.1f} s"
     )
@@ -164,7 +164,3 @@ def check_markdown(report: CheckReport) -> str:
     if extra:
         text += "\n" + "\n".join(f"- {line}" for line in extra) + "\n"
     return text + f"\n**{summary_line(report)}**\n"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

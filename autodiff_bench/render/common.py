@@ -26,6 +26,11 @@ def make_console(file: IO[str] | None = None, *, stderr: bool = False) -> Consol
     )
 
 
+def plural(n: int, word: str) -> str:
+    """``1 backend``, ``2 backends``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def sci(value: float | None, digits: int = 1) -> str:
     """A compact error figure: ``3.1e-16``, ``0`` or ``—``."""
     if value is None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from autodiff_bench.render.common import markdown_table
+from autodiff_bench.render.common import markdown_table, plural
 from autodiff_bench.report import TimeRecord, make_document
 from autodiff_bench.timerun import Highlight, TimeReport, label_of
 from autodiff_bench.timing import NOISY_IQR, relative_iqr, significant_figures
@@ -141,9 +141,9 @@ def summary_line(report: TimeReport) -> str:
     n_targets = len(report.plan.targets)
     threads = report.plan.threads
     shape = (
-        f"{len(report.records)} cells ({n_targets} target{'s' * (n_targets != 1)}, "
-        f"{len(report.columns())} backends) in {report.seconds:.1f} s, "
-        f"{threads} thread{'s' * (threads != 1)}, {report.plan.dtype}"
+        f"{plural(len(report.records), 'cell')} ({plural(n_targets, 'target')}, "
+        f"{plural(len(report.columns()), 'backend')}) in {report.seconds:.1f} s, "
+        f"{plural(threads, 'thread')}, {report.plan.dtype}"
     )
     problems = [f"{counts[s]} {s}" for s in ("error", "timeout") if counts.get(s)]
     skipped = [f"{counts[s]} {s}" for s in ("unsupported", "unavailable") if counts.get(s)]

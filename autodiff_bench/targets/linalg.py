@@ -23,7 +23,8 @@ register(
         formula="½xᵀAx + bᵀx + c",
         f=lambda xp, x, p: 0.5 * xp.sum(x * xp.matmul(p["A"], x)) + xp.sum(p["b"] * x) + p["c"],
         closed_forms={
-            "grad": lambda x, p: 0.5 * (p["A"] + p["A"].T) @ x + p["b"],
+            # Two matrix-vector products, not A + Aᵀ (an n×n temporary on every call).
+            "grad": lambda x, p: 0.5 * (p["A"] @ x + p["A"].T @ x) + p["b"],
             "hessian": lambda x, p: 0.5 * (p["A"] + p["A"].T),
             "hvp": lambda x, p, v: 0.5 * (p["A"] @ v + p["A"].T @ v),
         },

@@ -1,9 +1,7 @@
-"""Your own targets: the Rosenbrock function, checked with
+"""The Rosenbrock target of ``rosenbrock_targets.py`` with a mistake in its gradient, as a
+student might make it (100 where the factor is 200).  See what check says:
 
-    adbench check --targets-file examples/rosenbrock_targets.py --targets rosenbrock
-
-A target is written once against ``xp`` (each backend's array namespace) and comes with
-its closed-form derivatives in NumPy, a seeded sampler and, optionally, canonical points.
+    adbench check --targets-file examples/rosenbrock_wrong_targets.py -t rosenbrock_wrong
 """
 
 import numpy as np
