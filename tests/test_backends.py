@@ -169,15 +169,29 @@ def test_plugins_register_through_entry_points(monkeypatch: pytest.MonkeyPatch) 
         def load(self) -> type[Backend]:
             return Plugin
 
+    class BrokenEntryPoint:
+        name = "broken_demo"
+        value = "nowhere:Nothing"
+
+        def load(self) -> type[Backend]:
+            raise ImportError("no module named nowhere")
+
     monkeypatch.setattr(registry, "_PLUGINS_LOADED", False)
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "BROKEN_PLUGINS", {})
     monkeypatch.setattr(
         importlib.metadata,
         "entry_points",
-        lambda group=None: [FakeEntryPoint()] if group == registry.ENTRY_POINT_GROUP else [],
+        lambda group=None: (
+            [FakeEntryPoint(), BrokenEntryPoint()] if group == registry.ENTRY_POINT_GROUP else []
+        ),
     )
     assert registry.all_backends()["plugin_demo"] is Plugin
     assert parse_backend("plugin_demo").name == "plugin_demo"
+    assert "broken_demo" not in registry.all_backends()
+    assert registry.BROKEN_PLUGINS == {
+        "broken_demo": "failed to load: ImportError: no module named nowhere"
+    }
 
 
 def test_listing_backends_imports_no_framework() -> None:

@@ -36,6 +36,8 @@ _BUILTIN: tuple[type[Backend], ...] = (
 )
 _REGISTRY: dict[str, type[Backend]] = {cls.name: cls for cls in _BUILTIN}
 _PLUGINS_LOADED = False
+#: Entry points that could not become backends, with the reason (shown by `adbench list`).
+BROKEN_PLUGINS: dict[str, str] = {}
 
 
 def register_backend(cls: type[Backend]) -> type[Backend]:
@@ -54,10 +56,15 @@ def _load_plugins() -> None:
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             cls = ep.load()
-        except Exception:  # a broken plugin must not take the tool down; it is just absent
+        except Exception as exc:  # a broken plugin must not take the tool down
+            BROKEN_PLUGINS[ep.name] = f"failed to load: {type(exc).__name__}: {exc}"
             continue
-        if isinstance(cls, type) and issubclass(cls, Backend) and cls.name:
-            _REGISTRY.setdefault(cls.name, cls)
+        if not (isinstance(cls, type) and issubclass(cls, Backend) and cls.name):
+            BROKEN_PLUGINS[ep.name] = f"{ep.value} is not a Backend subclass with a name"
+        elif cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+            BROKEN_PLUGINS[ep.name] = f"the name '{cls.name}' is taken by another backend"
+        else:
+            _REGISTRY[cls.name] = cls
 
 
 def all_backends() -> dict[str, type[Backend]]:
@@ -117,6 +124,7 @@ def parse_backends(items: list[str]) -> list[BackendSpec]:
 
 
 __all__ = [
+    "BROKEN_PLUGINS",
     "Backend",
     "BackendSpec",
     "BackendUnavailable",

@@ -39,7 +39,7 @@ def list_command(
     """List the targets (formula, quantities) and backends (version, availability)."""
     from rich.table import Table
 
-    from autodiff_bench.backends import all_backends
+    from autodiff_bench.backends import BROKEN_PLUGINS, all_backends
     from autodiff_bench.errors import unknown_name
     from autodiff_bench.render import make_console
     from autodiff_bench.targets import all_targets
@@ -64,6 +64,8 @@ def list_command(
             version = cls.version() or ("builtin" if cls.module is None else "—")
             status = "available" if available else f"unavailable: {cls.install_hint}"
             table.add_row(name, ", ".join(cls.modes), version, status, cls.description)
+        for name, reason in BROKEN_PLUGINS.items():
+            table.add_row(name, "—", "—", f"unavailable: plugin {reason}", "a broken plugin")
         console.print(table)
     return 0
 
