@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +25,7 @@ from autodiff_bench.cli.common import (
     deliver,
     load_user_targets,
     parse_format,
+    progress_bar,
 )
 
 
@@ -68,32 +66,6 @@ def list_command(
             table.add_row(name, "—", "—", f"unavailable: plugin {reason}", "a broken plugin")
         console.print(table)
     return 0
-
-
-@contextlib.contextmanager
-def progress_bar(total: int, enabled: bool) -> Iterator[Callable[[Any], None]]:
-    """A transient progress bar on stderr (only on a terminal); yields the per-record hook."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda record: None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from autodiff_bench.render import make_console
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(),
-        console=make_console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("checking", total=total)
-
-        def advance(record: Any) -> None:
-            progress.update(task, advance=1, description=f"checking {record.label}")
-
-        yield advance
 
 
 @app.command()
@@ -164,8 +136,8 @@ def check(
         len(plan.backends) * len(plan.quantities_of(t)) * (len(t.canonical) + plan.points)
         for t in plan.targets
     )
-    with progress_bar(total, enabled=True) as hook:
-        report = run_check(plan, hook, jobs=n_jobs)
+    with progress_bar(total, "checking") as (advance, _stage):
+        report = run_check(plan, lambda record: advance(record.label), jobs=n_jobs)
     _emit_check(report, fmt, output, save_baseline)
     return report.exit_code
 

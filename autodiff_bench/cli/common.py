@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -90,3 +92,38 @@ def deliver(text: str, output: Path | None, summary: str | None = None) -> None:
     if summary:
         print(summary, file=sys.stderr)
     print(f"wrote {output}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def progress_bar(
+    total: int, verb: str
+) -> Iterator[tuple[Callable[[str | None], None], Callable[[str], None]]]:
+    """A transient bar with ETA on stderr, only when stderr is a terminal.
+
+    Yields ``(advance, stage)``: ``advance(what)`` counts one cell done (and says what it
+    was, if given); ``stage(what)`` says what is under way (loading a framework...).
+    """
+    if not sys.stderr.isatty():
+        yield (lambda what: None), (lambda what: None)
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from autodiff_bench.render import make_console
+
+    with Progress(
+        TextColumn("{task.description:<42}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=make_console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(verb, total=total)
+
+        def advance(what: str | None) -> None:
+            if what is None:
+                progress.update(task, advance=1)
+            else:
+                progress.update(task, advance=1, description=f"{verb} {what}"[:42])
+
+        yield advance, (lambda what: progress.update(task, description=f"{verb} {what}"[:42]))

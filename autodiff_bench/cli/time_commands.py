@@ -7,7 +7,7 @@ import io
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,34 +28,8 @@ from autodiff_bench.cli.common import (
     deliver,
     load_user_targets,
     parse_format,
+    progress_bar,
 )
-
-
-@contextlib.contextmanager
-def _progress(
-    total: int,
-) -> Iterator[tuple[Callable[[Any], None], Callable[[str], None]]]:
-    """A transient bar with ETA on stderr (only on a terminal); yields (on_record, on_stage)."""
-    if not sys.stderr.isatty():
-        yield (lambda record: None), (lambda stage: None)
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from autodiff_bench.render import make_console
-
-    with Progress(
-        TextColumn("{task.description:<42}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(),
-        console=make_console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("timing", total=total)
-        yield (
-            lambda record: progress.update(task, advance=1),
-            lambda stage: progress.update(task, description=f"timing {stage}"[:42]),
-        )
 
 
 @contextlib.contextmanager
@@ -156,8 +130,8 @@ def time_command(
     )
     if plot is not None and all(t.is_scalar for t in plan.targets):
         raise UsageError("--plot needs a vector target: scalar targets have no size")
-    with _progress(len(plan.cells())) as (on_record, on_stage), _sigterm_interrupts():
-        report = run_time(plan, on_record, on_stage)
+    with progress_bar(len(plan.cells()), "timing") as (advance, stage), _sigterm_interrupts():
+        report = run_time(plan, lambda record: advance(None), stage)
     _emit_time(report, fmt, output, save_baseline, plot)
     return report.exit_code
 
