@@ -116,6 +116,37 @@ def resolve_tolerances(config: ConfigFile) -> Tolerances:
     return Tolerances(ad, finite, config.tolerances["target"])
 
 
+def resolve_common(
+    sec: dict[str, Any],
+    targets: list[Target],
+    quantities: list[str] | None,
+    *,
+    seed: int | None,
+    dtype: str | None,
+    device: str | None,
+    also: tuple[str, ...] = (),
+) -> tuple[int, str, str]:
+    """What ``check`` and ``time`` validate alike: that some target has the selected
+    quantities (or one of ``also``), and the seed, dtype and device; returns the last three."""
+    if quantities is not None and not any(
+        q in t.quantities or q in also for t in targets for q in quantities
+    ):
+        raise UsageError(
+            f"no selected target has the quantities {', '.join(quantities)}",
+            "see 'adbench list targets'",
+        )
+    plan_seed = pick(seed, sec, "seed", 0)
+    if plan_seed < 0:
+        raise UsageError(f"--seed must be 0 or more, not {plan_seed}", "try --seed 0")
+    plan_dtype = pick(dtype, sec, "dtype", "float64")
+    if plan_dtype not in DTYPES:
+        raise unknown_name("dtype", plan_dtype, DTYPES)
+    plan_device = pick(device, sec, "device", "cpu")
+    if plan_device not in DEVICES:
+        raise unknown_name("device", plan_device, DEVICES)
+    return plan_seed, plan_dtype, plan_device
+
+
 def resolve_check_plan(
     config: ConfigFile,
     *,
@@ -138,15 +169,9 @@ def resolve_check_plan(
     n_points = pick(points, sec, "points", 2)
     if n_points < 0:
         raise UsageError(f"--points must be 0 or more, not {n_points}", "try --points 2")
-    plan_seed = pick(seed, sec, "seed", 0)
-    if plan_seed < 0:
-        raise UsageError(f"--seed must be 0 or more, not {plan_seed}", "try --seed 0")
-    plan_dtype = pick(dtype, sec, "dtype", "float64")
-    if plan_dtype not in DTYPES:
-        raise unknown_name("dtype", plan_dtype, DTYPES)
-    plan_device = pick(device, sec, "device", "cpu")
-    if plan_device not in DEVICES:
-        raise unknown_name("device", plan_device, DEVICES)
+    plan_seed, plan_dtype, plan_device = resolve_common(
+        sec, plan_targets, plan_quantities, seed=seed, dtype=dtype, device=device
+    )
     plan_size = pick(size, sec, "size", None)
     check_size(
         plan_size,
@@ -158,13 +183,6 @@ def resolve_check_plan(
     for name in required:
         if name.partition(":")[0] not in known:
             raise unknown_name("backend", name, known)
-    if plan_quantities is not None and not any(
-        q in t.quantities for t in plan_targets for q in plan_quantities
-    ):
-        raise UsageError(
-            f"no selected target has the quantities {', '.join(plan_quantities)}",
-            "see 'adbench list targets'",
-        )
     return CheckPlan(
         targets=plan_targets,
         backends=plan_backends,

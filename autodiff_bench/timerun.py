@@ -39,9 +39,8 @@ from autodiff_bench.backends import (
     parse_backends,
     register_backend,
 )
-from autodiff_bench.check import DEVICES, direction, resolve_targets, split_names
+from autodiff_bench.check import direction, resolve_common, resolve_targets, split_names
 from autodiff_bench.config import ConfigFile, pick
-from autodiff_bench.correctness import DTYPES
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.quantities import QUANTITIES
 from autodiff_bench.report import TimeRecord
@@ -208,12 +207,6 @@ def check_sizes_fit(
             check_size(n, [t], with_hessian, option="--sizes")
 
 
-def _seed(value: int) -> int:
-    if value < 0:
-        raise UsageError(f"--seed must be 0 or more, not {value}", "try --seed 0")
-    return value
-
-
 def _positive(name: str, value: float, hint: str) -> float:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
         raise UsageError(f"{name} must be a positive number, not {value}", hint)
@@ -244,13 +237,9 @@ def resolve_time_plan(
     if not any(s.name == REFERENCE for s in specs):
         specs = [parse_backends([REFERENCE])[0], *specs]
     plan_quantities = resolve_time_quantities(pick(split_names(quantities), sec, "quantities", []))
-    if plan_quantities is not None and not any(
-        q in t.quantities or q == "primal" for t in plan_targets for q in plan_quantities
-    ):
-        raise UsageError(
-            f"no selected target has the quantities {', '.join(plan_quantities)}",
-            "see 'adbench list targets'",
-        )
+    plan_seed, plan_dtype, plan_device = resolve_common(
+        sec, plan_targets, plan_quantities, seed=seed, dtype=dtype, device=device, also=("primal",)
+    )
     if plan_quantities is not None:
         # A target with none of the selected derivatives is not timed at all.
         plan_targets = [
@@ -281,12 +270,6 @@ def resolve_time_plan(
         plan_targets,
         with_hessian=plan_quantities is None or "hessian" in plan_quantities,
     )
-    plan_dtype = pick(dtype, sec, "dtype", "float64")
-    if plan_dtype not in DTYPES:
-        raise unknown_name("dtype", plan_dtype, DTYPES)
-    plan_device = pick(device, sec, "device", "cpu")
-    if plan_device not in DEVICES:
-        raise unknown_name("device", plan_device, DEVICES)
     plan_threads = pick(threads, sec, "threads", DEFAULT_THREADS)
     if plan_threads <= 0:
         raise UsageError(f"--threads must be 1 or more, not {plan_threads}", "try --threads 1")
@@ -316,7 +299,7 @@ def resolve_time_plan(
         dtype=plan_dtype,
         device=plan_device,
         threads=plan_threads,
-        seed=_seed(pick(seed, sec, "seed", 0)),
+        seed=plan_seed,
         timeout_s=float(plan_timeout),
         harness=harness,
         targets_files=tuple(str(Path(p).resolve()) for p in targets_files or ()),

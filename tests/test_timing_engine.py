@@ -145,7 +145,7 @@ def test_config_target_sizes_and_unknown_names(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="did you mean 'quadratic'"):
         resolve_time_plan(load_config(cfg))
     cfg.write_text("[time]\nbudget = 'long'\n")
-    with pytest.raises(UsageError, match=r"'time\.budget' must be a number"):
+    with pytest.raises(UsageError, match=r"'time\.budget' must be a positive number"):
         load_config(cfg)
 
 
