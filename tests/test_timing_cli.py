@@ -165,11 +165,14 @@ def test_ctrl_c_keeps_what_was_measured_in_a_partial_json(tmp_path: Path) -> Non
 
 
 def test_trim_and_units() -> None:
-    from autodiff_bench.render.time import human_seconds, pick_unit, trim
+    from autodiff_bench.render.common import pick_unit, trim
+    from autodiff_bench.render.time import human_seconds
 
     assert trim(1234.5, 2) == "1200"
     assert trim(45.123, 3) == "45.1"
     assert trim(0.5, 2) == "0.50"
+    assert trim(9.996, 3) == "10.0"  # the carry into the next decade keeps 3 figures
+    assert trim(0.0123456, 3) == "0.0123"
     assert pick_unit([3e-6, 2e-3]) == ("µs", 1e-6)
     assert pick_unit([0.5]) == ("ms", 1e-3)
     assert pick_unit([2.0]) == ("s", 1.0)

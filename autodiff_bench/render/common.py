@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import sys
 from dataclasses import asdict, fields, is_dataclass
@@ -69,3 +70,31 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+#: (name, seconds per unit), largest first.
+UNITS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9))
+
+
+def pick_unit(seconds: list[float]) -> tuple[str, float]:
+    """The largest unit in which the smallest value is still ≥ 1 (one unit per table)."""
+    values = [s for s in seconds if s and s > 0]
+    if not values:
+        return "s", 1.0
+    smallest = min(values)
+    for name, scale in UNITS:
+        if smallest >= scale:
+            return name, scale
+    return UNITS[-1]
+
+
+def trim(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant figures with no spurious decimals (after
+    ``torch.utils.benchmark``'s ``trim_sigfig``): 1234.5 at 2 digits is ``1200``, 9.996 at 3
+    is ``10.0``."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    rounded = round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    # Rounding can carry into the next decade (9.996 → 10.0): count decimals after it.
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
+    return f"{rounded:.{decimals}f}"

@@ -4,7 +4,6 @@ They format the engine's :class:`~autodiff_bench.compare.Comparison`; they decid
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from rich.console import Console
@@ -12,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff_bench.compare import CellChange, CellKey, Comparison, Difference, backend_label
-from autodiff_bench.render.common import markdown_table, records_csv, sci
+from autodiff_bench.render.common import markdown_table, pick_unit, records_csv, sci, trim
 from autodiff_bench.report import make_document
 
 _SYMBOL = {
@@ -45,8 +44,6 @@ HEADER = [
 ]
 #: How many cells present in only one file the terminal lists by name (Markdown lists all).
 LISTED = 12
-#: (divisor, unit) for seconds; one unit per table, chosen by its smallest value.
-_UNITS = ((1e-9, "ns"), (1e-6, "µs"), (1e-3, "ms"), (1.0, "s"))
 
 
 def verdict_line(cmp: Comparison) -> str:
@@ -79,14 +76,9 @@ def _runs_text(n: int) -> str:
 
 
 def _unit(cmp: Comparison) -> tuple[float, str]:
-    values = [
-        v for c in cmp.changed() for v in (c.base_value, c.new_value) if v is not None and v > 0
-    ]
-    smallest = min(values, default=1.0)
-    for divisor, name in reversed(_UNITS):
-        if smallest >= divisor:
-            return divisor, name
-    return _UNITS[0]
+    values = [v for c in cmp.changed() for v in (c.base_value, c.new_value) if v is not None]
+    name, scale = pick_unit(values)
+    return scale, name
 
 
 def _value(
@@ -99,18 +91,8 @@ def _value(
     if value is None:
         return status
     if c.metric == "median_s":
-        return f"{_digits3(value / unit[0])} {unit[1]}"
-    return f"{_digits3(value)}×"
-
-
-def _digits3(x: float) -> str:
-    """Three significant digits without an exponent: 0.0123, 1.23, 10.0, 123, 12300."""
-    if x <= 0 or not math.isfinite(x):
-        return f"{x:g}"
-    rounded = round(x, 2 - math.floor(math.log10(x)))
-    # Rounding can carry into the next decade (9.996 → 10.0): count decimals after it.
-    decimals = max(0, 2 - math.floor(math.log10(rounded)))
-    return f"{rounded:.{decimals}f}"
+        return f"{trim(value / unit[0], 3)} {unit[1]}"
+    return f"{trim(value, 3)}×"
 
 
 def _cell_text(c: CellChange) -> str:

@@ -7,7 +7,6 @@ measured or derived by the engine.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from typing import Any
 
@@ -15,13 +14,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from autodiff_bench.render.common import markdown_table, plural
+from autodiff_bench.render.common import markdown_table, pick_unit, plural, trim
 from autodiff_bench.report import TimeRecord, make_document
 from autodiff_bench.timerun import Highlight, TimeReport, label_of
 from autodiff_bench.timing import NOISY_IQR, relative_iqr, significant_figures
 
-#: (name, seconds per unit), largest first.
-UNITS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9))
 _STATUS_TEXT = {"unsupported": "—", "unavailable": "n/a", "error": "error", "timeout": "timeout"}
 _STATUS_STYLE = {
     "error": "bold red",
@@ -29,29 +26,6 @@ _STATUS_STYLE = {
     "unsupported": "dim",
     "unavailable": "dim",
 }
-
-
-def pick_unit(seconds: list[float]) -> tuple[str, float]:
-    """The largest unit in which the smallest value is still ≥ 1 (one unit per table)."""
-    values = [s for s in seconds if s and s > 0]
-    if not values:
-        return "s", 1.0
-    smallest = min(values)
-    for name, scale in UNITS:
-        if smallest >= scale:
-            return name, scale
-    return UNITS[-1]
-
-
-def trim(value: float, digits: int) -> str:
-    """``value`` rounded to ``digits`` significant figures, with no spurious decimals
-    (``torch.utils.benchmark``'s ``trim_sigfig``): 1234.5 at 2 digits is ``1200``."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    magnitude = math.floor(math.log10(abs(value))) + 1
-    decimals = max(digits - magnitude, 0)
-    rounded = round(value, digits - magnitude)
-    return f"{rounded:.{decimals}f}"
 
 
 def human_seconds(seconds: float | None, digits: int = 2) -> str:
@@ -287,11 +261,9 @@ __all__ = [
     "cell_parts",
     "highlight_line",
     "human_seconds",
-    "pick_unit",
     "render_time_tables",
     "summary_line",
     "time_document",
     "time_markdown",
-    "trim",
     "warnings",
 ]
