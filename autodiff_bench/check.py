@@ -384,7 +384,6 @@ def _run_in_workers(
 ) -> dict[BackendSpec, tuple[list[CheckRecord], dict[_Key, np.ndarray]]]:
     import concurrent.futures as cf
     import multiprocessing
-    import queue as queue_module
 
     # spawn, not fork: the parent may run a progress thread, and forked locks deadlock.
     ctx = multiprocessing.get_context("spawn")
@@ -403,22 +402,40 @@ def _run_in_workers(
         order = sorted(plan.backends, key=lambda b: all_backends()[b.name].module is None)
         futures = {pool.submit(_worker_run, shipped, names, spec): spec for spec in order}
         pending = set(futures)
+        reported = 0
+        finished = 0  # records of the workers that returned: each also sent as progress
         while pending:
             done, pending = cf.wait(pending, timeout=0.1)
             for fut in done:
                 spec = futures[fut]
                 try:
                     out[spec] = fut.result()
+                    finished += len(out[spec][0])
                 except Exception as exc:  # the worker died (segfault, OOM): its cells say so
                     out[spec] = (_lost_backend(plan, spec, exc), {})
-            while True:
-                try:
-                    rec = progress.get_nowait()
-                except queue_module.Empty:
-                    break
-                if on_record:
-                    on_record(rec)
+            reported += _report(progress, on_record, wait=0.0)
+        # A worker's last progress messages can arrive after its result: wait for them (a
+        # few seconds at most), so that every record is reported.
+        deadline = time.monotonic() + 5.0
+        while reported < finished and time.monotonic() < deadline:
+            reported += _report(progress, on_record, wait=0.1)
     return out
+
+
+def _report(progress: Any, on_record: Callable[[CheckRecord], None] | None, wait: float) -> int:
+    """Pass on every progress record queued by the workers (waiting up to ``wait`` seconds
+    for the first); return how many there were."""
+    import queue as queue_module
+
+    count = 0
+    while True:
+        try:
+            rec = progress.get(timeout=wait) if wait and not count else progress.get_nowait()
+        except queue_module.Empty:
+            return count
+        count += 1
+        if on_record:
+            on_record(rec)
 
 
 def _lost_backend(plan: CheckPlan, spec: BackendSpec, exc: BaseException) -> list[CheckRecord]:
