@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from pathlib import Path
@@ -22,7 +21,7 @@ from autodiff_bench.cli.common import (
     TargetsFileOpt,
     TargetsOpt,
     app,
-    deliver,
+    emit,
     load_user_targets,
     parse_format,
     progress_bar,
@@ -158,26 +157,21 @@ def check_document(report: Any) -> dict[str, Any]:
 
 
 def _emit_check(report: Any, fmt: str, output: Path | None, baseline: Path | None) -> None:
-    from autodiff_bench.render import make_console, records_csv
+    from autodiff_bench.render import records_csv
     from autodiff_bench.render.check import check_markdown, render_check_table, summary_line
     from autodiff_bench.report import dumps, write_atomic
 
     if baseline is not None:
         write_atomic(baseline, dumps(check_document(report)))
-    if fmt == "table":
-        if output is None:
-            render_check_table(report, make_console())
-            return
-        buf = io.StringIO()
-        render_check_table(report, make_console(buf))
-        text = buf.getvalue()
-    elif fmt == "json":
-        text = dumps(check_document(report))
-    elif fmt == "csv":
-        text = records_csv(report.records)
-    else:
-        text = check_markdown(report)
-    deliver(text, output, summary_line(report))
+    emit(
+        fmt,
+        output,
+        table=lambda console: render_check_table(report, console),
+        document=lambda: check_document(report),
+        csv=lambda: records_csv(report.records),
+        markdown=lambda: check_markdown(report),
+        summary=summary_line(report),
+    )
 
 
 def _parse_at(text: str, target: Any) -> float:
@@ -216,8 +210,9 @@ def show(
     from autodiff_bench.check import resolve_check_plan
     from autodiff_bench.config import EMPTY
     from autodiff_bench.errors import UsageError
+    from autodiff_bench.render import records_csv
     from autodiff_bench.render.show import render_show, show_document, show_markdown
-    from autodiff_bench.report import check_output_path, dumps
+    from autodiff_bench.report import check_output_path
     from autodiff_bench.show import run_show
     from autodiff_bench.targets import Point, get_target
 
@@ -245,24 +240,12 @@ def show(
     else:
         point = tgt.canonical[0]
     result = run_show(plan, tgt, point)
-    if fmt == "table" and output is None:
-        from autodiff_bench.render import make_console
-
-        render_show(result, make_console())
-    else:
-        if fmt == "json":
-            text = dumps(show_document(result))
-        elif fmt == "markdown":
-            text = show_markdown(result)
-        elif fmt == "csv":
-            from autodiff_bench.render import records_csv
-
-            text = records_csv(result.records)
-        else:
-            from autodiff_bench.render import make_console
-
-            buf = io.StringIO()
-            render_show(result, make_console(buf))
-            text = buf.getvalue()
-        deliver(text, output)
+    emit(
+        fmt,
+        output,
+        table=lambda console: render_show(result, console),
+        document=lambda: show_document(result),
+        csv=lambda: records_csv(result.records),
+        markdown=lambda: show_markdown(result),
+    )
     return result.exit_code

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,6 +79,37 @@ def load_user_targets(files: list[Path] | None) -> None:
 
     for f in files or []:
         load_targets_file(f)
+
+
+def emit(
+    fmt: str,
+    output: Path | None,
+    *,
+    table: Callable[[Any], None],
+    document: Callable[[], dict[str, Any]],
+    csv: Callable[[], str],
+    markdown: Callable[[], str],
+    summary: str | None = None,
+) -> None:
+    """Render one result in ``fmt`` (one renderer per format) and deliver it: a table goes
+    straight to the terminal, or as plain text into ``output``."""
+    from autodiff_bench.render import make_console
+    from autodiff_bench.report import dumps
+
+    if fmt == "table" and output is None:
+        table(make_console())
+        return
+    if fmt == "table":
+        buf = io.StringIO()
+        table(make_console(buf))
+        text = buf.getvalue()
+    elif fmt == "json":
+        text = dumps(document())
+    elif fmt == "csv":
+        text = csv()
+    else:
+        text = markdown()
+    deliver(text, output, summary)
 
 
 def deliver(text: str, output: Path | None, summary: str | None = None) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from autodiff_bench.cli.common import FormatOpt, OutputOpt, app, deliver, parse_format
+from autodiff_bench.cli.common import FormatOpt, OutputOpt, app, emit, parse_format
 
 
 @app.command()
@@ -56,7 +55,6 @@ def compare(
     regression, 2 on bad input.
     """
     from autodiff_bench.compare import compare_files
-    from autodiff_bench.render import make_console
     from autodiff_bench.render.compare import (
         compare_csv,
         compare_document,
@@ -64,24 +62,19 @@ def compare(
         render_compare_table,
         verdict_line,
     )
-    from autodiff_bench.report import check_output_path, dumps
+    from autodiff_bench.report import check_output_path
 
     fmt = parse_format(fmt)
     if output is not None:
         check_output_path(output)
     result = compare_files(base, new, metric=metric, max_slowdown=max_slowdown, alpha=alpha)
-    if fmt == "table":
-        if output is None:
-            render_compare_table(result, make_console())
-            return result.exit_code
-        buf = io.StringIO()
-        render_compare_table(result, make_console(buf))
-        text = buf.getvalue()
-    elif fmt == "json":
-        text = dumps(compare_document(result))
-    elif fmt == "csv":
-        text = compare_csv(result)
-    else:
-        text = compare_markdown(result)
-    deliver(text, output, verdict_line(result))
+    emit(
+        fmt,
+        output,
+        table=lambda console: render_compare_table(result, console),
+        document=lambda: compare_document(result),
+        csv=lambda: compare_csv(result),
+        markdown=lambda: compare_markdown(result),
+        summary=verdict_line(result),
+    )
     return result.exit_code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import signal
 import sys
 import threading
@@ -25,7 +24,7 @@ from autodiff_bench.cli.common import (
     TargetsFileOpt,
     TargetsOpt,
     app,
-    deliver,
+    emit,
     load_user_targets,
     parse_format,
     progress_bar,
@@ -139,7 +138,7 @@ def time_command(
 def _emit_time(
     report: Any, fmt: str, output: Path | None, baseline: Path | None, plot: Path | None
 ) -> None:
-    from autodiff_bench.render import make_console, records_csv
+    from autodiff_bench.render import records_csv
     from autodiff_bench.render.time import (
         render_time_tables,
         summary_line,
@@ -159,20 +158,14 @@ def _emit_time(
         from autodiff_bench.render.plot import plot_scaling
 
         written.append(plot_scaling(report, target(plot)))
-    if fmt == "table":
-        if output is None:
-            render_time_tables(report, make_console())
-        else:
-            buf = io.StringIO()
-            render_time_tables(report, make_console(buf))
-            deliver(buf.getvalue(), target(output), summary_line(report))
-    else:
-        if fmt == "json":
-            text = dumps(time_document(report))
-        elif fmt == "csv":
-            text = records_csv(report.records)
-        else:
-            text = time_markdown(report)
-        deliver(text, None if output is None else target(output), summary_line(report))
+    emit(
+        fmt,
+        None if output is None else target(output),
+        table=lambda console: render_time_tables(report, console),
+        document=lambda: time_document(report),
+        csv=lambda: records_csv(report.records),
+        markdown=lambda: time_markdown(report),
+        summary=summary_line(report),
+    )
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
