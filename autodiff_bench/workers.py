@@ -217,7 +217,9 @@ def supervise(
                             )
                         else:
                             fail_rest(
-                                worker, "timeout", f"no result within --timeout {cell_timeout_s:g} s"
+                                worker,
+                                "timeout",
+                                f"no result within --timeout {cell_timeout_s:g} s",
                             )
                         worker.finished = True
                 for worker in [w for w in active if w.finished]:
