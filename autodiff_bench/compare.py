@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from autodiff_bench.errors import UsageError, unknown_name
-from autodiff_bench.report import FAILING, STATUSES, load_document, worst_status
+from autodiff_bench.model import FAILING, STATUSES, load_document, worst_status
 
 #: What ``--metric`` may name: absolute seconds, or the machine-independent ratios.
 METRICS = ("median_s", "ratio_to_primal", "ratio_to_manual")

@@ -24,18 +24,6 @@ def _str_list(v: Any) -> list[str]:
     raise TypeError("a string or a list of strings")
 
 
-def _int_list(v: Any) -> list[int]:
-    if isinstance(v, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in v):
-        return list(v)
-    raise TypeError("a list of integers")
-
-
-def _int(v: Any) -> int:
-    if isinstance(v, int) and not isinstance(v, bool):
-        return v
-    raise TypeError("an integer")
-
-
 def _int_at_least(low: int) -> Validator:
     """An integer ≥ ``low`` (a range error names the key and the file like a type error)."""
 
@@ -69,22 +57,10 @@ def _positive_int_list(v: Any) -> list[int]:
     raise TypeError("a non-empty list of positive integers")
 
 
-def _number(v: Any) -> float:
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    raise TypeError("a number")
-
-
 def _str(v: Any) -> str:
     if isinstance(v, str):
         return v
     raise TypeError("a string")
-
-
-def _bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    raise TypeError("true or false")
 
 
 def _sizes_table(v: Any) -> dict[str, list[int]]:
@@ -106,7 +82,7 @@ def _tolerance_pair(v: Any) -> tuple[float, float]:
     raise TypeError("[rtol, atol], two non-negative numbers")
 
 
-#: Section -> key -> validator.  Engines add their own sections with :func:`add_section`.
+#: Section -> key -> validator.
 SCHEMA: dict[str, dict[str, Validator]] = {
     "check": {
         "targets": _str_list,
@@ -119,6 +95,7 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "device": _str,
         "require": _str_list,
         "jobs": _int_at_least(1),
+        "timeout": _positive_number,
     },
     # Declared here, not by the time engine, so that every command reading a shared file
     # (configs/ci.toml has [check] and [time]) knows it without importing that engine.
@@ -139,20 +116,6 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "timeout": _positive_number,
     },
 }
-
-VALIDATORS = {
-    "str_list": _str_list,
-    "int_list": _int_list,
-    "int": _int,
-    "number": _number,
-    "str": _str,
-    "bool": _bool,
-}
-
-
-def add_section(name: str, keys: dict[str, Validator]) -> None:
-    """Declare the keys of a config section (one per command)."""
-    SCHEMA.setdefault(name, {}).update(keys)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import numpy as np
 
 from autodiff_bench.backends import BackendUnavailable
 from autodiff_bench.check import CheckPlan, check_cell
-from autodiff_bench.report import FAILING
+from autodiff_bench.model import FAILING
 from autodiff_bench.targets import Point, Target
 
 

@@ -39,16 +39,17 @@ from autodiff_bench.backends import (
     parse_backends,
     register_backend,
 )
-from autodiff_bench.check import direction, resolve_common, resolve_targets, split_names
 from autodiff_bench.config import ConfigFile, pick
 from autodiff_bench.errors import UsageError, unknown_name
+from autodiff_bench.model import TimeRecord
 from autodiff_bench.quantities import QUANTITIES
-from autodiff_bench.report import TimeRecord
+from autodiff_bench.selection import resolve_common, resolve_targets, split_names
 from autodiff_bench.targets import (
     Point,
     Target,
     all_targets,
     check_size,
+    direction,
     load_targets_file,
 )
 from autodiff_bench.timing import HarnessSettings, measure

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff_bench.report import SCHEMA_VERSION, CheckRecord, TimeRecord
+from autodiff_bench.model import SCHEMA_VERSION, CheckRecord, TimeRecord
 
 ENV: dict[str, Any] = {
     "python": "3.11.7",

@@ -52,7 +52,7 @@ def test_everything_passes_on_numpy_backends() -> None:
     plan = resolve_check_plan(
         EMPTY, targets=[builtins + ",linreg_mse"], backends=["manual,finite,minigrad"], points=1
     )
-    report = run_check(plan)
+    report = run_check(plan, in_process=True)
     assert report.exit_code == 0
     assert set(report.counts()) == {"pass"}
     assert report.counts()["pass"] == 3 * len(report.rows())
@@ -67,7 +67,7 @@ def test_wrong_closed_form_fails_and_is_named_suspect() -> None:
     plan = resolve_check_plan(
         EMPTY, targets=["wrong_cube"], backends=["manual,minigrad,autograd"], points=1
     )
-    report = run_check(plan)
+    report = run_check(plan, in_process=True)
     assert report.exit_code == 1
     fails = [r for r in report.records if r.status == "fail"]
     assert {r.label for r in fails} == {"minigrad", "autograd"}
@@ -84,7 +84,7 @@ def test_a_backend_that_raises_is_an_error_cell_and_others_survive() -> None:
     plan = resolve_check_plan(
         EMPTY, targets=["least_squares"], backends=["exploding_test,minigrad"], points=0
     )
-    report = run_check(plan)
+    report = run_check(plan, in_process=True)
     by = {(r.label, r.quantity): r for r in report.records}
     assert by[("exploding_test", "hessian")].status == "error"
     assert "kaboom" in by[("exploding_test", "hessian")].message
@@ -101,13 +101,13 @@ def test_unavailable_backend_is_not_a_failure_unless_required() -> None:
 
     register_backend(Absent)
     plan = resolve_check_plan(EMPTY, targets=["cubic"], backends=["manual,absent_test"])
-    report = run_check(plan)
+    report = run_check(plan, in_process=True)
     assert report.counts() == {"pass": 3, "unavailable": 3}
     assert report.exit_code == 0
     required = resolve_check_plan(
         EMPTY, targets=["cubic"], backends=["manual,absent_test"], require=["absent_test"]
     )
-    assert run_check(required).exit_code == 1
+    assert run_check(required, in_process=True).exit_code == 1
 
 
 def test_worker_processes_give_the_same_records() -> None:
@@ -115,7 +115,7 @@ def test_worker_processes_give_the_same_records() -> None:
         EMPTY, targets=["cubic", "least_squares"], backends=["manual,finite,minigrad"], points=1
     )
     seen: list[str] = []
-    serial = run_check(plan, jobs=1)
+    serial = run_check(plan, in_process=True)
     parallel = run_check(plan, jobs=2, on_record=lambda r: seen.append(r.label))
     key = lambda r: (r.label, r.target, r.quantity, r.point)  # noqa: E731
     assert [key(r) for r in serial.records] == [key(r) for r in parallel.records]
@@ -125,7 +125,7 @@ def test_worker_processes_give_the_same_records() -> None:
 
 def test_float32_cells_use_float32_tolerances() -> None:
     plan = resolve_check_plan(EMPTY, targets=["tanh"], backends=["minigrad"], dtype="float32")
-    report = run_check(plan)
+    report = run_check(plan, in_process=True)
     assert report.exit_code == 0
     assert {r.rtol for r in report.records} == {1e-4, 3e-4, 1e-3, 3e-3}
     assert all(r.dtype == "float32" for r in report.records)
@@ -133,7 +133,7 @@ def test_float32_cells_use_float32_tolerances() -> None:
 
 def test_hvp_direction_is_shared_by_backends() -> None:
     plan = resolve_check_plan(EMPTY, targets=["quadratic"], backends=["manual,minigrad"])
-    report = run_check(plan)
+    report = run_check(plan, in_process=True)
     hvp = [r for r in report.records if r.quantity == "hvp" and r.point == "hand"]
     assert len(hvp) == 2 and all(r.status == "pass" for r in hvp)
     assert np.isclose(hvp[0].ref, hvp[1].ref)

@@ -14,7 +14,7 @@ from compare_helpers import check_record, document, tight, time_record
 from typer.testing import CliRunner
 
 from autodiff_bench.cli import main
-from autodiff_bench.report import dumps
+from autodiff_bench.model import dumps
 
 ROOT = Path(__file__).resolve().parents[1]
 

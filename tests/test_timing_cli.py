@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autodiff_bench.report import TimeRecord
+from autodiff_bench.model import TimeRecord
 from autodiff_bench.timerun import Highlight
 from tests.conftest import ROOT, adbench
 from tests.test_timing_engine import SPEC_FIELDS

@@ -13,7 +13,7 @@ from autodiff_bench import backends
 from autodiff_bench.config import EMPTY, load_config
 from autodiff_bench.errors import UsageError
 from autodiff_bench.render.time import time_document
-from autodiff_bench.report import TimeRecord, dumps
+from autodiff_bench.model import TimeRecord, dumps
 from autodiff_bench.timerun import (
     DEFAULT_TARGET_SIZES,
     TimePlan,

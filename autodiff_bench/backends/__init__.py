@@ -41,11 +41,27 @@ BROKEN_PLUGINS: dict[str, str] = {}
 
 
 def register_backend(cls: type[Backend]) -> type[Backend]:
-    """Add an adapter class to the registry (also usable as a class decorator)."""
+    """Add an adapter class to the registry (also usable as a class decorator).
+
+    A name already taken by another class is refused (UsageError): a file must not take
+    over a built-in's column.  Registering the same class again does nothing."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
+    taken = _REGISTRY.get(cls.name)
+    if taken is not None and taken is not cls:
+        raise UsageError(
+            f"cannot register {cls.__qualname__} as backend '{cls.name}': that name is taken "
+            f"by {taken.__module__}.{taken.__qualname__}",
+            "give your backend another name",
+        )
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def shippable(cls: type[Backend]) -> bool:
+    """Whether a worker process can import ``cls`` by reference (a class defined in a user's
+    targets file is not importable: the worker gets it by re-loading that file)."""
+    return not cls.__module__.startswith("adbench_user_targets_")
 
 
 def _load_plugins() -> None:
@@ -134,4 +150,5 @@ __all__ = [
     "parse_backends",
     "quiet_native_stderr",
     "register_backend",
+    "shippable",
 ]

@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 Fn = Callable[..., Any]
 
 
+#: Environment variables read once, at import, by the thread pools of NumPy's BLAS, OpenMP
+#: (torch) and numexpr.
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
 class BackendUnavailable(Exception):
     """The framework is not installed or cannot run here (reported as ``unavailable``)."""
 
@@ -58,8 +69,11 @@ class Backend:
     #: Whether derivatives come from automatic differentiation (closed forms and finite
     #: differences do not; they never vote in the "closed form is suspect" diagnosis).
     is_autodiff: ClassVar[bool] = True
-    #: Whether the backend can run on a CUDA device.
-    has_cuda: ClassVar[bool] = False
+    #: Devices the backend can run on.
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    #: Which tolerance table judges its results: ``ad`` (exact up to round-off) or
+    #: ``finite`` (truncation error too: looser).
+    tolerance_class: ClassVar[str] = "ad"
 
     def __init__(
         self,
@@ -108,11 +122,27 @@ class Backend:
             return
         if not self.is_available():
             raise BackendUnavailable(f"{self.name} is not installed ({self.install_hint})")
-        if self.device != "cpu" and not self.has_cuda:
-            raise BackendUnavailable(f"{self.name} runs on the CPU only")
+        if self.device not in self.devices:
+            where = "the CPU" if self.devices == ("cpu",) else " and ".join(self.devices)
+            raise BackendUnavailable(f"{self.name} runs on {where} only")
         with quiet_native_stderr():
             self.load()
         self._loaded = True
+
+    @classmethod
+    def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:
+        """Environment variables a worker process needs before it imports the framework
+        (thread pools, allocators and log switches are read once, at import).
+
+        The default pins the thread pools of BLAS, OpenMP and numexpr when ``threads`` is
+        given; adapters add their framework's own."""
+        if threads is None:
+            return {}
+        return {k: str(threads) for k in THREAD_ENV}
+
+    def thread_info(self) -> dict[str, Any]:
+        """What the loaded framework says about its threads (recorded with timings)."""
+        return {}
 
     def load(self) -> None:
         """Import the framework, set ``self.xp``, threads, float64 and the device."""

@@ -54,6 +54,8 @@ class FiniteBackend(Backend):
     evaluations per coordinate per level of nesting.
     """
 
+    tolerance_class = "finite"
+
     name = "finite"
     description = "central differences with Richardson extrapolation (numeric baseline)"
     is_autodiff = False

@@ -20,7 +20,16 @@ class JaxBackend(Backend):
     distributions = ("jax",)
     install_hint = "pip install 'adbench[jax]'"
     description = "jax.grad / jax.jacfwd, jitted; :nojit = op by op"
-    has_cuda = True
+    devices = ("cpu", "cuda")
+
+    @classmethod
+    def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:
+        """No pre-allocation of 75% of the GPU (workers share one), and quiet C++ logs."""
+        return {
+            **super().worker_environment(threads, device),
+            "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
 
     def load(self) -> None:
         """Import JAX on the chosen platform with float64 really on."""

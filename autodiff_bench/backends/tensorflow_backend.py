@@ -62,7 +62,23 @@ class TensorFlowBackend(Backend):
     distributions = ("tensorflow", "tensorflow-cpu", "tensorflow-macos")
     install_hint = "pip install 'adbench[tensorflow]'"
     description = "nested tf.GradientTape; :function = inside tf.function"
-    has_cuda = True
+    devices = ("cpu", "cuda")
+
+    @classmethod
+    def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:
+        """TensorFlow's own thread pools and C++ log level, read once at import."""
+        env = {**super().worker_environment(threads, device), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        if threads is not None:
+            env |= {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
+        return env
+
+    def thread_info(self) -> dict[str, Any]:
+        """TensorFlow's intra- and inter-op thread counts."""
+        threading = self.tf.config.threading
+        return {
+            "tf_intra_op_threads": threading.get_intra_op_parallelism_threads(),
+            "tf_inter_op_threads": threading.get_inter_op_parallelism_threads(),
+        }
 
     def load(self) -> None:
         """Import TensorFlow quietly, set threads and the device."""

@@ -59,7 +59,7 @@ class TorchBackend(Backend):
     distributions = ("torch",)
     install_hint = "pip install 'adbench[torch]'"
     description = "torch.autograd.grad (create_graph for higher orders); :func = torch.func"
-    has_cuda = True
+    devices = ("cpu", "cuda")
 
     def load(self) -> None:
         """Import torch, set threads and check the device."""
@@ -71,6 +71,13 @@ class TorchBackend(Backend):
         if self.device == "cuda" and not torch.cuda.is_available():
             raise BackendUnavailable("torch sees no CUDA device")
         self.xp = TorchNamespace(torch)
+
+    def thread_info(self) -> dict[str, Any]:
+        """torch's intra- and inter-op thread counts."""
+        return {
+            "torch_num_threads": self.torch.get_num_threads(),
+            "torch_num_interop_threads": self.torch.get_num_interop_threads(),
+        }
 
     def asarray(self, a: np.ndarray) -> Any:
         """A tensor on the device, dtype kept."""

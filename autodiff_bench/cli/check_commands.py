@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,9 +23,11 @@ from autodiff_bench.cli.common import (
     TargetsOpt,
     app,
     emit,
+    emit_run,
     load_user_targets,
     parse_format,
     progress_bar,
+    sigterm_interrupts,
 )
 
 
@@ -92,6 +95,14 @@ def check(
             "(default: the number of CPUs; 1 runs everything in this process).",
         ),
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Seconds one cell (a quantity of a target from one backend, every point) "
+            "may take before its worker is stopped (default 60).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     targets_file: TargetsFileOpt = None,
     fmt: FormatOpt = "table",
@@ -102,12 +113,14 @@ def check(
 ) -> int:
     """The correctness matrix: every derivative from every backend against the closed form.
 
-    Exit 0 when every cell passes, 1 on a mismatch, NaN, error or missing required backend.
+    Each framework runs in its own worker process: a crash or hang costs only its cell.
+    Exit 0 when every cell passes, 1 on a mismatch, NaN, error, timeout or missing required
+    backend, 130 when interrupted (what was checked is kept).
     """
-    from autodiff_bench.check import resolve_check_plan, run_check
+    from autodiff_bench.check import plan_cells, resolve_check_plan, run_check
     from autodiff_bench.config import load_config, pick
     from autodiff_bench.errors import UsageError
-    from autodiff_bench.report import check_output_path
+    from autodiff_bench.model import check_output_path
 
     fmt = parse_format(fmt)
     for path in (output, save_baseline):
@@ -127,51 +140,31 @@ def check(
         device=device,
         require=require,
         target_files=tuple(str(f) for f in targets_file or ()),
+        timeout=timeout,
     )
     n_jobs = pick(jobs, cfg.section("check"), "jobs", os.cpu_count() or 1)
     if n_jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {n_jobs}", "try --jobs 2")
-    total = sum(
-        len(plan.backends) * len(plan.quantities_of(t)) * (len(t.canonical) + plan.points)
-        for t in plan.targets
-    )
-    with progress_bar(total, "checking") as (advance, _stage):
-        report = run_check(plan, lambda record: advance(record.label), jobs=n_jobs)
+    cells = plan_cells(plan)
+    seen: set[tuple[str, str, str]] = set()
+
+    def progress(record: Any) -> None:
+        cell = (record.target, record.quantity, record.label)
+        if cell not in seen:  # the bar counts table cells, each one once
+            seen.add(cell)
+            advance(record.label)
+
+    with progress_bar(len(cells), "checking") as (advance, _stage), sigterm_interrupts():
+        report = run_check(plan, progress, jobs=n_jobs)
     _emit_check(report, fmt, output, save_baseline)
     return report.exit_code
 
 
-def check_document(report: Any) -> dict[str, Any]:
-    """The JSON document of a check run."""
-    from dataclasses import asdict
-
-    from autodiff_bench.report import make_document
-
-    return make_document(
-        "check",
-        report.plan.as_dict(),
-        report.records,
-        suspects=[asdict(s) for s in report.suspects],
-        seconds=report.seconds,
-    )
-
-
 def _emit_check(report: Any, fmt: str, output: Path | None, baseline: Path | None) -> None:
-    from autodiff_bench.render import records_csv
-    from autodiff_bench.render.check import check_markdown, render_check_table, summary_line
-    from autodiff_bench.report import dumps, write_atomic
+    from autodiff_bench.render.check import CheckRenderer
 
-    if baseline is not None:
-        write_atomic(baseline, dumps(check_document(report)))
-    emit(
-        fmt,
-        output,
-        table=lambda console: render_check_table(report, console),
-        document=lambda: check_document(report),
-        csv=lambda: records_csv(report.records),
-        markdown=lambda: check_markdown(report),
-        summary=summary_line(report),
-    )
+    for path in emit_run(CheckRenderer(report), fmt, output, baseline, report.interrupted):
+        print(f"wrote {path}", file=sys.stderr)
 
 
 def _parse_at(text: str, target: Any) -> float:
@@ -210,9 +203,8 @@ def show(
     from autodiff_bench.check import resolve_check_plan
     from autodiff_bench.config import EMPTY
     from autodiff_bench.errors import UsageError
-    from autodiff_bench.render import records_csv
-    from autodiff_bench.render.show import render_show, show_document, show_markdown
-    from autodiff_bench.report import check_output_path
+    from autodiff_bench.model import check_output_path
+    from autodiff_bench.render.show import ShowRenderer
     from autodiff_bench.show import run_show
     from autodiff_bench.targets import Point, get_target
 
@@ -240,12 +232,5 @@ def show(
     else:
         point = tgt.canonical[0]
     result = run_show(plan, tgt, point)
-    emit(
-        fmt,
-        output,
-        table=lambda console: render_show(result, console),
-        document=lambda: show_document(result),
-        csv=lambda: records_csv(result.records),
-        markdown=lambda: show_markdown(result),
-    )
+    emit(ShowRenderer(result), fmt, output)
     return result.exit_code

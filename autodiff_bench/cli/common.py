@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import io
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -81,40 +82,62 @@ def load_user_targets(files: list[Path] | None) -> None:
         load_targets_file(f)
 
 
-def emit(
-    fmt: str,
-    output: Path | None,
-    *,
-    table: Callable[[Any], None],
-    document: Callable[[], dict[str, Any]],
-    csv: Callable[[], str],
-    markdown: Callable[[], str],
-    summary: str | None = None,
-) -> None:
-    """Render one result in ``fmt`` (one renderer per format) and deliver it: a table goes
-    straight to the terminal, or as plain text into ``output``."""
+def emit(renderer: Any, fmt: str, output: Path | None) -> None:
+    """Render one result in ``fmt`` and deliver it: a table goes straight to the terminal,
+    anything else (or a table into ``output``) as text."""
     from autodiff_bench.render import make_console
-    from autodiff_bench.report import dumps
 
     if fmt == "table" and output is None:
-        table(make_console())
+        renderer.table(make_console())
         return
-    if fmt == "table":
-        buf = io.StringIO()
-        table(make_console(buf))
-        text = buf.getvalue()
-    elif fmt == "json":
-        text = dumps(document())
-    elif fmt == "csv":
-        text = csv()
-    else:
-        text = markdown()
-    deliver(text, output, summary)
+    deliver(renderer.render(fmt), output, renderer.summary())
+
+
+def emit_run(
+    renderer: Any, fmt: str, output: Path | None, baseline: Path | None, interrupted: bool
+) -> list[Path]:
+    """Deliver a run's result, and its JSON to ``baseline``; an interrupted run writes to
+    ``NAME.partial.EXT`` instead, so a partial result never replaces a good one.  Returns
+    the baseline path written (if any)."""
+    from autodiff_bench.model import dumps, write_atomic
+
+    def target(path: Path) -> Path:
+        return partial_path(path) if interrupted else path
+
+    written = []
+    if baseline is not None:
+        write_atomic(target(baseline), dumps(renderer.document()))
+        written.append(target(baseline))
+    emit(renderer, fmt, None if output is None else target(output))
+    return written
+
+
+def partial_path(path: Path) -> Path:
+    """Where an interrupted run writes what a complete run would write to ``path``
+    (``base.json`` → ``base.partial.json``)."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM (a CI job cancelled, ``kill``) like Ctrl-C: stop and keep the results."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def deliver(text: str, output: Path | None, summary: str | None = None) -> None:
     """Write ``text`` to ``output`` atomically (and the summary to stderr), or to stdout."""
-    from autodiff_bench.report import write_atomic
+    from autodiff_bench.model import write_atomic
 
     if output is None:
         sys.stdout.write(text)

@@ -55,26 +55,12 @@ def compare(
     regression, 2 on bad input.
     """
     from autodiff_bench.compare import compare_files
-    from autodiff_bench.render.compare import (
-        compare_csv,
-        compare_document,
-        compare_markdown,
-        render_compare_table,
-        verdict_line,
-    )
-    from autodiff_bench.report import check_output_path
+    from autodiff_bench.model import check_output_path
+    from autodiff_bench.render.compare import CompareRenderer
 
     fmt = parse_format(fmt)
     if output is not None:
         check_output_path(output)
     result = compare_files(base, new, metric=metric, max_slowdown=max_slowdown, alpha=alpha)
-    emit(
-        fmt,
-        output,
-        table=lambda console: render_compare_table(result, console),
-        document=lambda: compare_document(result),
-        csv=lambda: compare_csv(result),
-        markdown=lambda: compare_markdown(result),
-        summary=verdict_line(result),
-    )
+    emit(CompareRenderer(result), fmt, output)
     return result.exit_code

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,34 +20,13 @@ from autodiff_bench.cli.common import (
     TargetsFileOpt,
     TargetsOpt,
     app,
-    emit,
+    emit_run,
     load_user_targets,
     parse_format,
+    partial_path,
     progress_bar,
+    sigterm_interrupts,
 )
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """Treat SIGTERM (a CI job cancelled, ``kill``) like Ctrl-C: stop and keep the results."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-def partial_path(path: Path) -> Path:
-    """Where an interrupted run writes what a complete run would write to ``path``
-    (``base.json`` → ``base.partial.json``): a partial baseline never replaces a good one."""
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
 
 
 @app.command("time")
@@ -99,7 +74,7 @@ def time_command(
     """
     from autodiff_bench.config import load_config
     from autodiff_bench.errors import UsageError
-    from autodiff_bench.report import check_output_path
+    from autodiff_bench.model import check_output_path
     from autodiff_bench.timerun import resolve_time_plan, run_time
 
     fmt = parse_format(fmt)
@@ -129,7 +104,7 @@ def time_command(
     )
     if plot is not None and all(t.is_scalar for t in plan.targets):
         raise UsageError("--plot needs a vector target: scalar targets have no size")
-    with progress_bar(len(plan.cells()), "timing") as (advance, stage), _sigterm_interrupts():
+    with progress_bar(len(plan.cells()), "timing") as (advance, stage), sigterm_interrupts():
         report = run_time(plan, lambda record: advance(None), stage)
     _emit_time(report, fmt, output, save_baseline, plot)
     return report.exit_code
@@ -138,34 +113,12 @@ def time_command(
 def _emit_time(
     report: Any, fmt: str, output: Path | None, baseline: Path | None, plot: Path | None
 ) -> None:
-    from autodiff_bench.render import records_csv
-    from autodiff_bench.render.time import (
-        render_time_tables,
-        summary_line,
-        time_document,
-        time_markdown,
-    )
-    from autodiff_bench.report import dumps, write_atomic
+    from autodiff_bench.render.time import TimeRenderer
 
-    def target(path: Path) -> Path:
-        return partial_path(path) if report.interrupted else path
-
-    written = []
-    if baseline is not None:
-        write_atomic(target(baseline), dumps(time_document(report)))
-        written.append(target(baseline))
+    written = emit_run(TimeRenderer(report), fmt, output, baseline, report.interrupted)
     if plot is not None and report.records:
         from autodiff_bench.render.plot import plot_scaling
 
-        written.append(plot_scaling(report, target(plot)))
-    emit(
-        fmt,
-        None if output is None else target(output),
-        table=lambda console: render_time_tables(report, console),
-        document=lambda: time_document(report),
-        csv=lambda: records_csv(report.records),
-        markdown=lambda: time_markdown(report),
-        summary=summary_line(report),
-    )
+        written.append(plot_scaling(report, partial_path(plot) if report.interrupted else plot))
     for path in written:
         print(f"wrote {path}", file=sys.stderr)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from autodiff_bench.check import CheckReport
+from autodiff_bench.model import CheckRecord, worst_status
+from autodiff_bench.render.base import Renderer
 from autodiff_bench.render.common import markdown_table, plural, sci
-from autodiff_bench.report import CheckRecord, worst_status
 
 _STYLE = {
     "pass": "green",
@@ -164,3 +168,34 @@ def check_markdown(report: CheckReport) -> str:
     if extra:
         text += "\n" + "\n".join(f"- {line}" for line in extra) + "\n"
     return text + f"\n**{summary_line(report)}**\n"
+
+
+class CheckRenderer(Renderer):
+    """Every format of a check run."""
+
+    command = "check"
+
+    def __init__(self, report: CheckReport) -> None:
+        self.report = report
+
+    def table(self, console: Console) -> None:
+        render_check_table(self.report, console)
+
+    def markdown(self) -> str:
+        return check_markdown(self.report)
+
+    def records(self) -> list[Any]:
+        return list(self.report.records)
+
+    def config(self) -> dict[str, Any]:
+        return self.report.plan.as_dict()
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "suspects": [asdict(s) for s in self.report.suspects],
+            "seconds": self.report.seconds,
+            "interrupted": self.report.interrupted,
+        }
+
+    def summary(self) -> str | None:
+        return summary_line(self.report)

@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff_bench.compare import CellChange, CellKey, Comparison, Difference, backend_label
-from autodiff_bench.render.common import markdown_table, pick_unit, records_csv, sci, trim
-from autodiff_bench.report import make_document
+from autodiff_bench.render.base import Renderer
+from autodiff_bench.render.common import markdown_table, pick_unit, sci, trim
 
 _SYMBOL = {
     "broken": "✗ broken",
@@ -245,47 +245,61 @@ def compare_markdown(cmp: Comparison) -> str:
     return "\n".join(out)
 
 
-def compare_document(cmp: Comparison) -> dict[str, Any]:
-    """The JSON document of a comparison: every common cell with its verdict."""
-    config = {
-        "base": cmp.base,
-        "new": cmp.new,
-        "base_runs": cmp.base_runs,
-        "new_runs": cmp.new_runs,
-        "command": cmp.command,
-        "metric": cmp.metric,
-        "max_slowdown": cmp.max_slowdown,
-        "alpha": cmp.alpha,
-    }
+class CompareRenderer(Renderer):
+    """Every format of a comparison: every common cell with its verdict."""
 
-    def diff_list(diffs: list[Difference]) -> list[dict[str, Any]]:
-        return [{"key": d.key, "base": d.base, "new": d.new} for d in diffs]
+    command = "compare"
 
-    return make_document(
-        "compare",
-        config,
-        cmp.cells,
-        verdict=verdict_line(cmp),
-        regression=cmp.exit_code != 0,
-        counts=cmp.counts(),
-        only_in_base=[k.label for k in cmp.only_in_base],
-        only_in_new=[k.label for k in cmp.only_in_new],
-        environment_differences=diff_list(cmp.environment),
-        config_differences=diff_list(cmp.config),
-        warnings=cmp.warnings,
-    )
+    def __init__(self, cmp: Comparison) -> None:
+        self.cmp = cmp
 
+    def table(self, console: Console) -> None:
+        render_compare_table(self.cmp, console)
 
-def compare_csv(cmp: Comparison) -> str:
-    """Every common cell with its verdict, one CSV row each."""
-    return records_csv(cmp.cells)
+    def markdown(self) -> str:
+        return compare_markdown(self.cmp)
+
+    def records(self) -> list[Any]:
+        return list(self.cmp.cells)
+
+    def config(self) -> dict[str, Any]:
+        cmp = self.cmp
+        return {
+            "base": cmp.base,
+            "new": cmp.new,
+            "base_runs": cmp.base_runs,
+            "new_runs": cmp.new_runs,
+            "command": cmp.command,
+            "metric": cmp.metric,
+            "max_slowdown": cmp.max_slowdown,
+            "alpha": cmp.alpha,
+        }
+
+    def extra(self) -> dict[str, Any]:
+        cmp = self.cmp
+
+        def diff_list(diffs: list[Difference]) -> list[dict[str, Any]]:
+            return [{"key": d.key, "base": d.base, "new": d.new} for d in diffs]
+
+        return {
+            "verdict": verdict_line(cmp),
+            "regression": cmp.exit_code != 0,
+            "counts": cmp.counts(),
+            "only_in_base": [k.text for k in cmp.only_in_base],
+            "only_in_new": [k.text for k in cmp.only_in_new],
+            "environment_differences": diff_list(cmp.environment),
+            "config_differences": diff_list(cmp.config),
+            "warnings": cmp.warnings,
+        }
+
+    def summary(self) -> str | None:
+        return verdict_line(self.cmp)
 
 
 __all__ = [
     "HEADER",
+    "CompareRenderer",
     "change_rows",
-    "compare_csv",
-    "compare_document",
     "compare_markdown",
     "detail_lines",
     "render_compare_table",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from autodiff_bench.errors import UsageError
-from autodiff_bench.report import check_output_path, replace_atomically
+from autodiff_bench.model import check_output_path, replace_atomically
 
 _INSTALL = "pip install 'adbench[plot]'"
 

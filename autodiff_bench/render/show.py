@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -10,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from autodiff_bench.render.base import Renderer
 from autodiff_bench.render.common import markdown_table
-from autodiff_bench.report import make_document
 from autodiff_bench.show import ShowResult
 
 _STYLE = {"pass": "green", "fail": "bold red", "nonfinite": "bold magenta", "error": "bold red"}
@@ -81,10 +80,29 @@ def show_markdown(result: ShowResult) -> str:
     return head + markdown_table(header, rows)
 
 
-def show_document(result: ShowResult) -> dict[str, Any]:
-    """The JSON document of a show run."""
-    config = {
-        **result.plan.as_dict(),
-        "point": {"label": result.point.label, "x": result.point.x.tolist()},
-    }
-    return make_document("show", config, [asdict(r) for r in result.records], notes=result.notes)
+class ShowRenderer(Renderer):
+    """Every format of a show run."""
+
+    command = "show"
+
+    def __init__(self, result: ShowResult) -> None:
+        self.result = result
+
+    def table(self, console: Console) -> None:
+        render_show(self.result, console)
+
+    def markdown(self) -> str:
+        return show_markdown(self.result)
+
+    def records(self) -> list[Any]:
+        return list(self.result.records)
+
+    def config(self) -> dict[str, Any]:
+        point = self.result.point
+        return {
+            **self.result.plan.as_dict(),
+            "point": {"label": point.label, "x": point.x.tolist()},
+        }
+
+    def extra(self) -> dict[str, Any]:
+        return {"notes": self.result.notes}

@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from autodiff_bench.model import TimeRecord
+from autodiff_bench.render.base import Renderer
 from autodiff_bench.render.common import markdown_table, pick_unit, plural, trim
-from autodiff_bench.report import TimeRecord, make_document
 from autodiff_bench.timerun import Highlight, TimeReport, label_of
 from autodiff_bench.timing import NOISY_IQR, relative_iqr, significant_figures
 
@@ -241,29 +242,51 @@ def time_markdown(report: TimeReport) -> str:
     return text + f"\n**{summary_line(report)}**\n"
 
 
-def time_document(report: TimeReport) -> dict[str, Any]:
-    """The JSON document of a time run (SPEC §5), partial when ``interrupted``."""
-    return make_document(
-        "time",
-        report.plan.as_dict(),
-        report.records,
-        threads=report.plan.threads,
-        interrupted=report.interrupted,
-        cells_planned=report.planned,
-        seconds=report.seconds,
-        workers=report.workers,
-        growth=[asdict(g) for g in report.growth],
-        highlights=[asdict(h) for h in report.highlights()],
-    )
+class TimeRenderer(Renderer):
+    """Every format of a time run (partial when interrupted)."""
+
+    command = "time"
+
+    def __init__(self, report: TimeReport) -> None:
+        self.report = report
+
+    def table(self, console: Console) -> None:
+        render_time_tables(self.report, console)
+
+    def markdown(self) -> str:
+        return time_markdown(self.report)
+
+    def records(self) -> list[Any]:
+        return list(self.report.records)
+
+    def config(self) -> dict[str, Any]:
+        return self.report.plan.as_dict()
+
+    def threads(self) -> int | None:
+        return self.report.plan.threads
+
+    def extra(self) -> dict[str, Any]:
+        report = self.report
+        return {
+            "interrupted": report.interrupted,
+            "cells_planned": report.planned,
+            "seconds": report.seconds,
+            "workers": report.workers,
+            "growth": [asdict(g) for g in report.growth],
+            "highlights": [asdict(h) for h in report.highlights()],
+        }
+
+    def summary(self) -> str | None:
+        return summary_line(self.report)
 
 
 __all__ = [
+    "TimeRenderer",
     "cell_parts",
     "highlight_line",
     "human_seconds",
     "render_time_tables",
     "summary_line",
-    "time_document",
     "time_markdown",
     "warnings",
 ]

@@ -103,6 +103,9 @@ class Target:
     default_size: int = 5
     notes: Callable[[Point], Mapping[str, float]] | None = None
     description: str = ""
+    #: Sizes ``adbench time`` uses for this target by default, in place of its defaults
+    #: (a target whose Hessian grows faster than n² needs smaller ones).
+    timing_sizes: Sequence[int] | None = None
 
     def __post_init__(self) -> None:
         if (
@@ -170,6 +173,27 @@ class Target:
 
 
 _REGISTRY: dict[str, Target] = {}
+
+
+def direction(seed: int, target: str, index: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The seeded direction v for ``hvp`` at one point (the same for every backend, every
+    process and every command)."""
+    rng = np.random.default_rng([seed, index, sum(map(ord, target))])
+    return rng.standard_normal(shape)
+
+
+def registering_modules(targets: Sequence[Target]) -> tuple[str, ...]:
+    """Modules that registered targets programmatically (not built-in, not a targets file):
+    a worker process imports them so that those targets exist there too."""
+    mods = []
+    for t in targets:
+        mod = getattr(t.f, "__module__", None) or ""
+        if mod.startswith(("autodiff_bench.", "adbench_user_targets_")) or mod == "__main__":
+            continue
+        mods.append(mod)
+    return tuple(dict.fromkeys(mods))
+
+
 _BUILTINS_LOADED = False
 _LOADED_FILES: dict[Path, list[str]] = {}
 
@@ -248,10 +272,12 @@ __all__ = [
     "TargetFunction",
     "all_targets",
     "check_size",
+    "direction",
     "estimated_bytes",
     "get_target",
     "load_targets_file",
     "register",
+    "registering_modules",
     "scalar_sampler",
 ]
 

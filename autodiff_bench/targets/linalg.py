@@ -63,6 +63,8 @@ register(
         },
         closed_form_text={"grad": "AᵀBᵀ  (an m×n matrix)", "hessian": "0", "hvp": "0"},
         sample=_trace_sample,
+        # X is n×(n+1), so the Hessian has ~n⁴ entries: 816 MB per call at n = 100.
+        timing_sizes=(5, 20),
         canonical=[
             Point.of(
                 [[1.0, 2.0, 0.0], [0.5, -1.0, 3.0]],

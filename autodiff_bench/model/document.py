@@ -1,4 +1,5 @@
-"""Result records, run provenance and strict, atomic JSON: the model every renderer reads."""
+"""Run documents: provenance, strict JSON, atomic files — built in one place for every
+command (:func:`make_document`), read back by :func:`load_document`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import math
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,78 +18,6 @@ from typing import Any
 from autodiff_bench.errors import UsageError
 
 SCHEMA_VERSION = 1
-#: Statuses in order of how bad they are (worst last) — used to summarise several points.
-STATUSES = ("pass", "unsupported", "unavailable", "fail", "nonfinite", "timeout", "error")
-FAILING = frozenset({"fail", "nonfinite", "timeout", "error"})
-
-
-@dataclass
-class CheckRecord:
-    """One derivative at one point from one backend, compared with the closed form."""
-
-    target: str
-    quantity: str
-    backend: str
-    mode: str
-    dtype: str
-    point: str
-    status: str
-    max_abs_error: float | None = None
-    max_rel_error: float | None = None
-    worst_index: list[int] | None = None
-    got: float | None = None
-    ref: float | None = None
-    mismatched: int = 0
-    total: int = 0
-    message: str = ""
-    rtol: float | None = None
-    atol: float | None = None
-    size: int | None = None
-    device: str = "cpu"
-    seconds: float | None = None
-
-    @property
-    def label(self) -> str:
-        """The backend column heading (``jax`` or ``jax:nojit``)."""
-        from autodiff_bench.backends import all_backends
-
-        cls = all_backends().get(self.backend)
-        default = cls.modes[0] if cls else self.mode
-        return self.backend if self.mode == default else f"{self.backend}:{self.mode}"
-
-
-@dataclass
-class TimeRecord:
-    """One timed cell: f itself (``quantity='primal'``), the manual derivative or a
-    backend's derivative, at one size.  Times are seconds per call."""
-
-    target: str
-    size: int | None
-    quantity: str
-    backend: str
-    mode: str
-    dtype: str = "float64"
-    device: str = "cpu"
-    status: str = "pass"  # pass | unsupported | unavailable | error | timeout
-    cold_s: float | None = None
-    median_s: float | None = None
-    iqr_s: float | None = None
-    min_s: float | None = None
-    max_s: float | None = None
-    samples: int = 0
-    loops: int = 0
-    #: Every sample (seconds per call), so a later comparison can test significance.
-    times_s: list[float] = field(default_factory=list)
-    ratio_to_primal: float | None = None
-    ratio_to_manual: float | None = None
-    threads: int | None = None
-    noisy: bool = False
-    message: str = ""
-
-
-def worst_status(statuses: list[str]) -> str:
-    """The worst of several statuses (``pass`` if empty)."""
-    return max(statuses, key=STATUSES.index, default="pass")
 
 
 def environment(threads: int | None = None) -> dict[str, Any]:
@@ -283,23 +211,14 @@ def load_document(path: str | Path, command: str | None = None) -> dict[str, Any
     return doc
 
 
-def stderr_is_terminal() -> bool:
-    """Whether progress can be drawn."""
-    return sys.stderr.isatty()
-
-
 __all__ = [
-    "FAILING",
     "SCHEMA_VERSION",
-    "STATUSES",
-    "CheckRecord",
-    "TimeRecord",
     "check_output_path",
     "dumps",
     "environment",
     "load_document",
     "make_document",
+    "replace_atomically",
     "strict",
-    "worst_status",
     "write_atomic",
 ]

@@ -1,0 +1,141 @@
+"""What ``check`` (and ``show``) will do: the resolved, validated selection."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from autodiff_bench.backends import BackendSpec, all_backends, parse_backends
+from autodiff_bench.config import ConfigFile, pick
+from autodiff_bench.correctness import DTYPES, Tolerances
+from autodiff_bench.errors import UsageError, unknown_name
+from autodiff_bench.selection import (
+    resolve_common,
+    resolve_quantities,
+    resolve_targets,
+    split_names,
+)
+from autodiff_bench.targets import Target, all_targets, check_size
+
+#: Seconds a check cell (one derivative of one target from one backend, at every point) may
+#: take before its worker is killed and the cell is ``timeout``.
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """A resolved, validated selection for ``check`` (and ``show``)."""
+
+    targets: list[Target]
+    backends: list[BackendSpec]
+    quantities: list[str] | None
+    points: int = 2
+    seed: int = 0
+    dtype: str = "float64"
+    size: int | None = None
+    device: str = "cpu"
+    require: list[str] = field(default_factory=list)
+    tolerances: Tolerances = field(default_factory=Tolerances.default)
+    #: User targets files, re-imported by worker processes.
+    target_files: tuple[str, ...] = ()
+    #: Seconds one cell may take before its worker is killed (``--timeout``).
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def quantities_of(self, target: Target) -> list[str]:
+        """The selected quantities this target has closed forms for."""
+        return [q for q in target.quantities if self.quantities is None or q in self.quantities]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The resolved selection, for the JSON ``config`` field."""
+        return {
+            "targets": [t.name for t in self.targets],
+            "backends": [b.label for b in self.backends],
+            "quantities": self.quantities,
+            "points": self.points,
+            "seed": self.seed,
+            "dtype": self.dtype,
+            "size": self.size,
+            "device": self.device,
+            "require": self.require,
+            "timeout_s": self.timeout_s,
+        }
+
+
+def resolve_tolerances(config: ConfigFile) -> Tolerances:
+    """The default tables with a config's ``[tolerances]`` laid over them."""
+    base = Tolerances.default()
+    if not config.tolerances:
+        return base
+    for name, table in config.tolerances["target"].items():
+        target = all_targets().get(name)
+        where = f"config '{config.path}': [tolerances.target.{name}]"
+        if target is None:
+            raise unknown_name("target", name, all_targets(), where=f"in {where}")
+        for q in table:
+            if q not in target.quantities:
+                raise UsageError(
+                    f"{where}: '{name}' has no quantity '{q}'",
+                    f"it has {', '.join(target.quantities)}",
+                )
+    ad = {d: {**base.ad[d], **config.tolerances["ad"].get(d, {})} for d in DTYPES}
+    finite = {d: {**base.finite[d], **config.tolerances["finite"].get(d, {})} for d in DTYPES}
+    return Tolerances(ad, finite, config.tolerances["target"])
+
+
+def resolve_check_plan(
+    config: ConfigFile,
+    *,
+    targets: list[str] | None = None,
+    backends: list[str] | None = None,
+    quantities: list[str] | None = None,
+    points: int | None = None,
+    seed: int | None = None,
+    dtype: str | None = None,
+    size: int | None = None,
+    device: str | None = None,
+    require: list[str] | None = None,
+    target_files: tuple[str, ...] = (),
+    timeout: float | None = None,
+) -> CheckPlan:
+    """Merge command line over config over defaults, validating every value."""
+    sec = config.section("check")
+    plan_targets = resolve_targets(pick(split_names(targets), sec, "targets", ["all"]))
+    plan_backends = parse_backends(pick(split_names(backends), sec, "backends", ["all"]))
+    plan_quantities = resolve_quantities(pick(split_names(quantities), sec, "quantities", []))
+    n_points = pick(points, sec, "points", 2)
+    if n_points < 0:
+        raise UsageError(f"--points must be 0 or more, not {n_points}", "try --points 2")
+    plan_seed, plan_dtype, plan_device = resolve_common(
+        sec, plan_targets, plan_quantities, seed=seed, dtype=dtype, device=device
+    )
+    plan_size = pick(size, sec, "size", None)
+    check_size(
+        plan_size,
+        plan_targets,
+        with_hessian=plan_quantities is None or "hessian" in plan_quantities,
+    )
+    required = pick(split_names(require), sec, "require", [])
+    known = all_backends()
+    for name in required:
+        if name.partition(":")[0] not in known:
+            raise unknown_name("backend", name, known)
+    plan_timeout = pick(timeout, sec, "timeout", DEFAULT_TIMEOUT_S)
+    if not (isinstance(plan_timeout, (int, float)) and math.isfinite(plan_timeout)) or (
+        plan_timeout <= 0
+    ):
+        raise UsageError(f"--timeout must be a positive number, not {plan_timeout}", "try 60")
+    return CheckPlan(
+        timeout_s=float(plan_timeout),
+        targets=plan_targets,
+        backends=plan_backends,
+        quantities=plan_quantities,
+        points=n_points,
+        seed=plan_seed,
+        dtype=plan_dtype,
+        size=plan_size,
+        device=plan_device,
+        require=required,
+        tolerances=resolve_tolerances(config),
+        target_files=tuple(str(f) for f in target_files),
+    )

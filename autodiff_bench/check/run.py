@@ -1,0 +1,381 @@
+"""Running ``check``: every derivative of every target from every backend, diffed against
+the closed form, each framework in a supervised worker process.  It computes records; it
+never prints.
+
+A *cell* is one table cell: a quantity of a target from one backend, at every point.  The
+workers (``autodiff_bench.workers``) give each cell a deadline (``--timeout``); a worker that
+dies or hangs costs only the cell in flight, and a fresh worker takes the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from autodiff_bench.backends import (
+    Backend,
+    BackendSpec,
+    BackendUnavailable,
+    QuantityUnsupported,
+    all_backends,
+    register_backend,
+    shippable,
+)
+from autodiff_bench.check.plan import CheckPlan
+from autodiff_bench.check.report import CheckReport, Suspect
+from autodiff_bench.correctness import arrays_agree, compare_arrays
+from autodiff_bench.model import CheckRecord
+from autodiff_bench.quantities import derivative_order
+from autodiff_bench.targets import (
+    Point,
+    Target,
+    direction,
+    get_target,
+    load_targets_file,
+    registering_modules,
+)
+from autodiff_bench.workers import Lane, supervise
+
+#: Extra workers a lane may fan out to after a timeout (its remaining cells then hang side
+#: by side instead of one deadline after another).
+HANG_FANOUT = 8
+
+#: A computed value by (target, quantity, point label, backend label).
+ValueKey = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class CheckCell:
+    """One table cell: ``quantity`` of ``target`` from one backend in one mode."""
+
+    backend: str
+    mode: str
+    label: str
+    target: str
+    quantity: str
+
+
+@dataclass
+class CellResult:
+    """What a worker sends back for a cell: its records (one per point) and the values of
+    the failing ones (for the closed-form suspect rule)."""
+
+    records: list[CheckRecord]
+    values: dict[ValueKey, np.ndarray] = field(default_factory=dict)
+
+
+def plan_cells(plan: CheckPlan) -> list[CheckCell]:
+    """Every cell of ``plan`` in table order (backend, target, quantity)."""
+    return [
+        CheckCell(spec.name, spec.mode, spec.label, t.name, q)
+        for spec in plan.backends
+        for t in plan.targets
+        for q in plan.quantities_of(t)
+    ]
+
+
+@dataclass
+class CheckJob:
+    """The cells one worker checks (picklable: targets travel by name, classes by
+    reference; the worker re-imports the user's targets files)."""
+
+    plan: CheckPlan
+    target_names: list[str]
+    backend_classes: dict[str, type[Backend]]
+    target_modules: tuple[str, ...]
+    cells: list[CheckCell]
+    _backends: dict[tuple[str, str], Backend | tuple[str, str]] = field(default_factory=dict)
+    _points: dict[str, list[Point] | tuple[str, str]] = field(default_factory=dict)
+
+    def load(self) -> dict[str, Any]:
+        """Register what the parent had registered; frameworks load at their first cell."""
+        for path in self.plan.target_files:
+            load_targets_file(path)
+        for module in self.target_modules:
+            __import__(module)
+        known = all_backends()
+        for name, cls in self.backend_classes.items():
+            if name not in known:
+                register_backend(cls)
+        self.plan = replace(self.plan, targets=[get_target(n) for n in self.target_names])
+        return {"pid": os.getpid()}
+
+    def backend(self, cell: CheckCell) -> Backend | tuple[str, str]:
+        """The loaded adapter of a cell, or (status, message) when it cannot load."""
+        key = (cell.backend, cell.mode)
+        if key not in self._backends:
+            spec = BackendSpec(cell.backend, cell.mode)
+            adapter = spec.create(dtype=self.plan.dtype, device=self.plan.device)
+            try:
+                adapter.ensure_loaded()
+                self._backends[key] = adapter
+            except BackendUnavailable as exc:
+                self._backends[key] = ("unavailable", str(exc))
+            except Exception as exc:  # an import that crashes is this backend's problem only
+                self._backends[key] = ("error", f"{type(exc).__name__}: {exc}")
+        return self._backends[key]
+
+    def points(self, target: Target) -> list[Point] | tuple[str, str]:
+        """The target's points, or (status, message) when its sampler raised."""
+        if target.name not in self._points:
+            try:
+                self._points[target.name] = target.points(
+                    self.plan.points, self.plan.seed, self.plan.size
+                )
+            except Exception as exc:  # a user's sampler: its target's cells say so
+                self._points[target.name] = (
+                    "error",
+                    f"the sampler raised {type(exc).__name__}: {exc}",
+                )
+        return self._points[target.name]
+
+    def run(self, index: int) -> CellResult:
+        """Check one cell at every point."""
+        cell = self.cells[index]
+        target = get_target(cell.target)
+        base = record_fields(self.plan, cell)
+        backend = self.backend(cell)
+        points = self.points(target)
+        for failure in (backend, points):
+            if isinstance(failure, tuple):  # the backend or the sampler: every point fails
+                status, message = failure
+                return CellResult([CheckRecord(**base, point="*", status=status, message=message)])
+        assert isinstance(backend, Backend) and isinstance(points, list)
+        values: dict[ValueKey, np.ndarray] = {}
+        records = [
+            check_cell(self.plan, backend, target, cell.quantity, point, i, base, values)
+            for i, point in enumerate(points)
+        ]
+        failing = {r.point for r in records if r.status == "fail"}
+        return CellResult(records, {k: v for k, v in values.items() if k[2] in failing})
+
+
+def record_fields(plan: CheckPlan, cell: CheckCell) -> dict[str, Any]:
+    """The fields every record of a cell shares."""
+    cls = all_backends().get(cell.backend)
+    return dict(
+        target=cell.target,
+        quantity=cell.quantity,
+        backend=cell.backend,
+        mode=cell.mode,
+        label=cell.label,
+        backend_version=None if cls is None else cls.version(),
+        dtype=plan.dtype,
+        device=plan.device,
+    )
+
+
+class _Collector:
+    """The supervisor's handler: results in, a record for every failure."""
+
+    def __init__(self, plan: CheckPlan, on_record: Callable[[CheckRecord], None] | None):
+        self.plan = plan
+        self.on_record = on_record
+        self.results: dict[CheckCell, CellResult] = {}
+
+    def add(self, cell: CheckCell, result: CellResult) -> None:
+        self.results[cell] = result
+        if self.on_record:
+            for rec in result.records:
+                self.on_record(rec)
+
+    def started(self, cell: Any) -> None:
+        """Nothing to do: progress counts finished cells."""
+
+    def result(self, cell: Any, value: Any) -> None:
+        self.add(cell, value)
+
+    def failure(self, cell: Any, status: str, message: str) -> None:
+        base = record_fields(self.plan, cell)
+        self.add(cell, CellResult([CheckRecord(**base, point="*", status=status, message=message)]))
+
+    def surely_fails(self, failed: Any, other: Any) -> bool:
+        # Every cell of check is another target or quantity (all at one size): nothing else
+        # would surely fail the same way.
+        return False
+
+    def group(self, cell: Any) -> Hashable:
+        return cell
+
+
+def lanes_of(plan: CheckPlan, cells: list[CheckCell]) -> list[Lane]:
+    """One lane per framework (the modes of one framework share its import), frameworks
+    first: their imports are the long tasks, the NumPy-only backends fill the gaps."""
+    classes = all_backends()
+    by_module: dict[str, list[CheckCell]] = {}
+    for cell in cells:
+        module = classes[cell.backend].module or "numpy"
+        by_module.setdefault(module, []).append(cell)
+    shipped = replace(plan, targets=[])
+    names = [t.name for t in plan.targets]
+    modules = registering_modules(plan.targets)
+    lanes = []
+    for module, group in sorted(by_module.items(), key=lambda kv: kv[0] == "numpy"):
+        used = {c.backend: classes[c.backend] for c in group if shippable(classes[c.backend])}
+        env: dict[str, str] = {}
+        for cls in {classes[c.backend] for c in group}:
+            env.update(cls.worker_environment(threads=None, device=plan.device))
+
+        def make_job(subset: list[Any], used: dict[str, type[Backend]] = used) -> CheckJob:
+            return CheckJob(shipped, names, used, modules, list(subset))
+
+        lanes.append(Lane(module, group, make_job, env))
+    return lanes
+
+
+def run_check(
+    plan: CheckPlan,
+    on_record: Callable[[CheckRecord], None] | None = None,
+    jobs: int = 1,
+    *,
+    in_process: bool = False,
+) -> CheckReport:
+    """Evaluate every selected cell.
+
+    Each framework runs in its own worker process, ``jobs`` of them at once; a backend that
+    raises, crashes or hangs costs only its own cells.  ``in_process`` runs everything here
+    instead (no isolation: for a notebook, and for tests of the engine itself)."""
+    start = time.perf_counter()
+    cells = plan_cells(plan)
+    collector = _Collector(plan, on_record)
+    interrupted = False
+    if in_process:
+        for lane in lanes_of(plan, cells):
+            job = lane.make_job(lane.cells)
+            job.load()
+            for i, cell in enumerate(job.cells):
+                collector.result(cell, job.run(i))
+    else:
+        outcome = supervise(
+            lanes_of(plan, cells),
+            collector,
+            cell_timeout_s=plan.timeout_s,
+            parallel=jobs,
+            fanout=HANG_FANOUT,
+        )
+        interrupted = outcome.interrupted
+    records: list[CheckRecord] = []
+    values: dict[ValueKey, np.ndarray] = {}
+    for cell in cells:  # table order, whatever order the workers finished in
+        if cell in collector.results:
+            records += collector.results[cell].records
+            values.update(collector.results[cell].values)
+    suspects = _suspects(plan, records, values)
+    return CheckReport(plan, records, suspects, time.perf_counter() - start, interrupted)
+
+
+def check_cell(
+    plan: CheckPlan,
+    backend: Any,
+    target: Target,
+    quantity: str,
+    point: Point,
+    index: int,
+    base: dict[str, Any],
+    values: dict[tuple[str, str, str, str], np.ndarray],
+) -> CheckRecord:
+    """One backend's ``quantity`` (or ``primal``, f itself) at one point against the closed
+    form; the value computed goes into ``values``.  Whatever raises is this cell's error."""
+    size = None if target.is_scalar else point.size
+    v = direction(plan.seed, target.name, index, point.x.shape) if quantity == "hvp" else None
+    # The reference is computed in float64 at the very point the backend sees (cast first).
+    ref_point = point.astype(plan.dtype).astype(np.float64)
+    ref_v = None if v is None else v.astype(plan.dtype).astype(np.float64)
+    rtol, atol = plan.tolerances.lookup(
+        plan.dtype,
+        derivative_order(quantity),
+        finite=backend.tolerance_class == "finite",
+        target=target.name,
+        quantity=quantity,
+        target_overrides=target.tolerances,
+    )
+    common = dict(base, point=point.label, size=size, rtol=rtol, atol=atol)
+    t0 = time.perf_counter()
+    try:
+        got = backend.evaluate(target, quantity, point, v)
+    except QuantityUnsupported as exc:
+        return CheckRecord(**common, status="unsupported", message=str(exc))
+    except Exception as exc:  # any backend failure is this cell's error, never the run's
+        return CheckRecord(
+            **common,
+            status="error",
+            message=f"{type(exc).__name__}: {exc}",
+            seconds=time.perf_counter() - t0,
+        )
+    seconds = time.perf_counter() - t0
+    try:
+        ref = (
+            target.value(ref_point)
+            if quantity == "primal"
+            else target.closed_form(quantity, ref_point, ref_v)
+        )
+    except Exception as exc:
+        return CheckRecord(
+            **common,
+            status="error",
+            seconds=seconds,
+            message=f"closed form raised {type(exc).__name__}: {exc}",
+        )
+    if not np.all(np.isfinite(ref)):
+        return CheckRecord(
+            **common,
+            status="error",
+            seconds=seconds,
+            message="the closed form is NaN or Inf at this point",
+        )
+    values[(target.name, quantity, point.label, backend.label)] = np.asarray(got)
+    verdict = compare_arrays(got, ref, rtol, atol, plan.dtype)
+    return CheckRecord(
+        **common,
+        status=verdict.status,
+        max_abs_error=verdict.max_abs_error,
+        max_rel_error=verdict.max_rel_error,
+        worst_index=None if verdict.worst_index is None else list(verdict.worst_index),
+        got=verdict.got,
+        ref=verdict.ref,
+        mismatched=verdict.mismatched,
+        total=verdict.total,
+        message=verdict.message,
+        seconds=seconds,
+    )
+
+
+def _suspects(
+    plan: CheckPlan,
+    records: list[CheckRecord],
+    values: dict[tuple[str, str, str, str], np.ndarray],
+) -> list[Suspect]:
+    """Cells where ≥ 2 AD backends fail the closed form yet agree with one another."""
+    autodiff = {b.label for b in plan.backends if all_backends()[b.name].is_autodiff}
+    groups: dict[tuple[str, str, str], list[CheckRecord]] = {}
+    for r in records:
+        if r.label in autodiff and r.status in ("pass", "fail"):
+            groups.setdefault((r.target, r.quantity, r.point), []).append(r)
+    out = []
+    for (target, quantity, point), recs in groups.items():
+        if len(recs) < 2 or any(r.status == "pass" for r in recs):
+            continue
+        first = values[(target, quantity, point, recs[0].label)]
+        rtol, atol = recs[0].rtol or 0.0, recs[0].atol or 0.0
+        if all(
+            arrays_agree(values[(target, quantity, point, r.label)], first, rtol, atol)
+            for r in recs[1:]
+        ):
+            out.append(Suspect(target, quantity, point, [r.label for r in recs]))
+    return out
+
+
+__all__ = [
+    "HANG_FANOUT",
+    "CellResult",
+    "CheckCell",
+    "CheckJob",
+    "check_cell",
+    "plan_cells",
+    "run_check",
+]

@@ -1,0 +1,46 @@
+"""The result model: records, cell keys and the label rule (``records``), and the run
+documents they travel in (``document``)."""
+
+from autodiff_bench.model.document import (
+    SCHEMA_VERSION,
+    check_output_path,
+    dumps,
+    environment,
+    load_document,
+    make_document,
+    replace_atomically,
+    strict,
+    write_atomic,
+)
+from autodiff_bench.model.records import (
+    FAILING,
+    RECORD_TYPES,
+    STATUSES,
+    CellKey,
+    CheckRecord,
+    Record,
+    TimeRecord,
+    backend_label,
+    worst_status,
+)
+
+__all__ = [
+    "FAILING",
+    "RECORD_TYPES",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "CellKey",
+    "CheckRecord",
+    "Record",
+    "TimeRecord",
+    "backend_label",
+    "check_output_path",
+    "dumps",
+    "environment",
+    "load_document",
+    "make_document",
+    "replace_atomically",
+    "strict",
+    "worst_status",
+    "write_atomic",
+]

@@ -1,0 +1,203 @@
+"""Result records and what identifies a cell: the model every engine writes and every
+renderer and the gate read.  It imports nothing from the engines or the registries: a record
+carries its own column label and backend version."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from autodiff_bench.errors import UsageError
+
+#: Statuses in order of how bad they are (worst last) — used to summarise several points.
+STATUSES = ("pass", "unsupported", "unavailable", "fail", "nonfinite", "timeout", "error")
+#: Statuses that fail a run (exit 1).
+FAILING = frozenset({"fail", "nonfinite", "timeout", "error"})
+
+
+def worst_status(statuses: list[str]) -> str:
+    """The worst of several statuses (``pass`` if empty)."""
+    return max(statuses, key=STATUSES.index, default="pass")
+
+
+def backend_label(backend: str, mode: str, default_mode: str | None = None) -> str:
+    """The column heading of a backend in a mode: ``jax`` for its default mode (the first of
+    its modes), ``jax:nojit`` otherwise.  The one place the rule is written."""
+    return backend if mode in (default_mode, "default", "") else f"{backend}:{mode}"
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """What identifies one cell across runs and files."""
+
+    target: str
+    quantity: str
+    backend: str
+    mode: str
+    dtype: str
+    device: str
+    size: int | None = None
+    #: Check records only: the point's label (``*`` for a backend that could not load).
+    point: str | None = None
+    #: The column heading (not part of the identity).
+    label: str = field(default="", compare=False)
+
+    @property
+    def text(self) -> str:
+        """``least_squares grad [jax:nojit] float64 n=10 at random#1``."""
+        parts = [self.target, self.quantity, f"[{self.label or f'{self.backend}:{self.mode}'}]"]
+        parts.append(self.dtype)
+        if self.device != "cpu":
+            parts.append(self.device)
+        if self.size is not None:
+            parts.append(f"n={self.size}")
+        if self.point is not None:
+            parts.append(f"at {self.point}")
+        return " ".join(parts)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """A total order (None sorts first)."""
+        return (
+            self.target,
+            self.quantity,
+            self.backend,
+            self.mode,
+            self.dtype,
+            self.device,
+            -1 if self.size is None else self.size,
+            self.point or "",
+        )
+
+
+R = TypeVar("R", bound="Record")
+
+
+@dataclass
+class Record:
+    """Fields every record has: which cell, and how it ended."""
+
+    #: The ``command`` of the documents that hold this kind of record.
+    command: ClassVar[str] = ""
+    #: Fields a record read from a file must have.
+    required: ClassVar[tuple[str, ...]] = ("target", "quantity", "backend", "status")
+
+    target: str
+    quantity: str
+    backend: str
+    mode: str
+    status: str
+    dtype: str = "float64"
+    device: str = "cpu"
+    size: int | None = None
+    #: The column heading (``jax`` or ``jax:nojit``), set by the engine that knows the modes.
+    label: str = ""
+    backend_version: str | None = None
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            self.label = backend_label(self.backend, self.mode)
+
+    @property
+    def key(self) -> CellKey:
+        """This record's cell."""
+        return CellKey(
+            self.target,
+            self.quantity,
+            self.backend,
+            self.mode,
+            self.dtype,
+            self.device,
+            self.size,
+            getattr(self, "point", None),
+            self.label,
+        )
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any], where: str = "") -> R:
+        """A record read from a result file: unknown fields ignored, missing cell fields and
+        unknown statuses refused (UsageError naming ``where``)."""
+        missing = [k for k in cls.required if k not in data]
+        if missing:
+            raise UsageError(
+                f"{where}is not a {cls.command} record (no '{missing[0]}')",
+                "pass a file written by adbench",
+            )
+        if data.get("status") not in STATUSES:
+            raise UsageError(
+                f"{where}has an unknown status {data.get('status')!r}",
+                f"statuses are {', '.join(STATUSES)}",
+            )
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values.setdefault("mode", "default")
+        for k in ("mode", "dtype", "device"):  # older files may hold nulls
+            if values.get(k) is None:
+                values.pop(k, None)
+        size = values.get("size")
+        values["size"] = size if isinstance(size, int) and not isinstance(size, bool) else None
+        return cls(**values)
+
+
+@dataclass
+class CheckRecord(Record):
+    """One derivative at one point from one backend, compared with the closed form."""
+
+    command: ClassVar[str] = "check"
+
+    point: str = ""
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    worst_index: list[int] | None = None
+    got: float | None = None
+    ref: float | None = None
+    mismatched: int = 0
+    total: int = 0
+    rtol: float | None = None
+    atol: float | None = None
+    seconds: float | None = None
+
+    @property
+    def key(self) -> CellKey:
+        """This record's cell (its point included)."""
+        return dataclasses.replace(super().key, point=str(self.point))
+
+
+@dataclass
+class TimeRecord(Record):
+    """One timed cell: f itself (``quantity='primal'``), the manual derivative or a
+    backend's derivative, at one size.  Times are seconds per call."""
+
+    command: ClassVar[str] = "time"
+
+    cold_s: float | None = None
+    median_s: float | None = None
+    iqr_s: float | None = None
+    min_s: float | None = None
+    max_s: float | None = None
+    samples: int = 0
+    loops: int = 0
+    #: Every sample (seconds per call), so a later comparison can test significance.
+    times_s: list[float] = field(default_factory=list)
+    ratio_to_primal: float | None = None
+    ratio_to_manual: float | None = None
+    threads: int | None = None
+    noisy: bool = False
+
+
+#: Record classes by the command whose documents hold them.
+RECORD_TYPES: dict[str, type[Record]] = {"check": CheckRecord, "time": TimeRecord}
+
+
+__all__ = [
+    "FAILING",
+    "RECORD_TYPES",
+    "STATUSES",
+    "CellKey",
+    "CheckRecord",
+    "Record",
+    "TimeRecord",
+    "backend_label",
+    "worst_status",
+]
