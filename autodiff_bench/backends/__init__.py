@@ -83,6 +83,11 @@ def _load_plugins() -> None:
             _REGISTRY[cls.name] = cls
 
 
+def builtin_backends() -> dict[str, type[Backend]]:
+    """The adapters that ship with adbench, by name."""
+    return {cls.name: cls for cls in _BUILTIN}
+
+
 def all_backends() -> dict[str, type[Backend]]:
     """Every adapter class by name: built-ins first, then plugins."""
     _load_plugins()
@@ -146,6 +151,7 @@ __all__ = [
     "BackendUnavailable",
     "QuantityUnsupported",
     "all_backends",
+    "builtin_backends",
     "parse_backend",
     "parse_backends",
     "quiet_native_stderr",

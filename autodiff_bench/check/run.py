@@ -23,6 +23,7 @@ from autodiff_bench.backends import (
     BackendUnavailable,
     QuantityUnsupported,
     all_backends,
+    builtin_backends,
     register_backend,
     shippable,
 )
@@ -208,8 +209,11 @@ def lanes_of(plan: CheckPlan, cells: list[CheckCell]) -> list[Lane]:
     first: their imports are the long tasks, the NumPy-only backends fill the gaps."""
     classes = all_backends()
     by_module: dict[str, list[CheckCell]] = {}
+    builtin = set(builtin_backends())
     for cell in cells:
-        module = classes[cell.backend].module or "numpy"
+        cls = classes[cell.backend]
+        # The NumPy-only built-ins share a worker; a third-party backend gets its own.
+        module = cls.module or ("numpy" if cell.backend in builtin else cell.backend)
         by_module.setdefault(module, []).append(cell)
     shipped = replace(plan, targets=[])
     names = [t.name for t in plan.targets]
