@@ -16,11 +16,10 @@ from autodiff_bench.backends import (
     parse_backend,
     parse_backends,
 )
-from autodiff_bench.targets import direction
 from autodiff_bench.correctness import Tolerances, compare_arrays
 from autodiff_bench.errors import UsageError
 from autodiff_bench.quantities import derivative_order
-from autodiff_bench.targets import Point, get_target
+from autodiff_bench.targets import Point, direction, get_target
 from tests.conftest import installed
 
 SPECS = [

@@ -21,7 +21,7 @@ def test_default_toml_is_what_a_bare_check_runs() -> None:
 @pytest.mark.parametrize("name", ["default", "ci", "time", "scaling"])
 def test_shipped_configs_are_valid(name: str) -> None:
     path = ROOT / "configs" / f"{name}.toml"
-    from autodiff_bench.timerun import resolve_time_plan
+    from autodiff_bench.timing import resolve_time_plan
 
     cfg = load_config(path)
     assert cfg.sections, f"{path.name} has no section"

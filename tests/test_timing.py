@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from autodiff_bench.timing import (
+from autodiff_bench.timing.harness import (
     HarnessSettings,
     Measurement,
     calibrate_loops,

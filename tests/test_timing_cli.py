@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autodiff_bench.model import TimeRecord
-from autodiff_bench.timerun import Highlight
+from autodiff_bench.timing import Highlight
 from tests.conftest import ROOT, adbench
 from tests.test_timing_engine import SPEC_FIELDS
 from tests.test_timing_fakes import MARKER_ENV
@@ -227,7 +227,7 @@ def test_the_plot_has_labelled_axes_a_legend_and_a_panel_per_quantity(tmp_path, 
 
     from autodiff_bench.config import EMPTY
     from autodiff_bench.render.plot import plot_scaling
-    from autodiff_bench.timerun import TimeReport, add_ratios, fit_growth, resolve_time_plan
+    from autodiff_bench.timing import TimeReport, add_ratios, fit_growth, resolve_time_plan
 
     plan = resolve_time_plan(
         EMPTY, targets=["least_squares"], backends=["manual,minigrad"], quantities=["grad"],

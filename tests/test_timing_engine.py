@@ -12,10 +12,9 @@ import pytest
 from autodiff_bench import backends
 from autodiff_bench.config import EMPTY, load_config
 from autodiff_bench.errors import UsageError
-from autodiff_bench.render.time import time_document
 from autodiff_bench.model import TimeRecord, dumps
-from autodiff_bench.timerun import (
-    DEFAULT_TARGET_SIZES,
+from autodiff_bench.render.time import TimeRenderer
+from autodiff_bench.timing import (
     TimePlan,
     add_ratios,
     fit_growth,
@@ -78,7 +77,8 @@ def test_time_toml_is_what_a_bare_time_runs() -> None:
     built_in["backends"] = [b for b in built_in["backends"] if b in shipped]
     assert from_file == built_in
     assert built_in["sizes"] == [10, 100]
-    assert built_in["target_sizes"] == DEFAULT_TARGET_SIZES
+    # A target's own timing sizes (trace_axb's Hessian grows like n⁴) replace the defaults.
+    assert built_in["target_sizes"] == {"trace_axb": [5, 20]}
     assert "finite" not in built_in["backends"]
 
 
@@ -242,7 +242,7 @@ def test_an_interrupted_run_keeps_what_it_measured_as_valid_json(fake) -> None:
     report = run_time(plan_for("ok"), on_record=stop_after_three)
     assert report.interrupted and report.exit_code == 130
     assert len(report.records) == 3 and report.planned == 8
-    doc = json.loads(dumps(time_document(report)))
+    doc = json.loads(dumps(TimeRenderer(report).document()))
     assert doc["interrupted"] is True and doc["cells_planned"] == 8
     assert len(doc["results"]) == 3
     for r in doc["results"]:
@@ -303,8 +303,7 @@ def test_jax_compile_lands_in_cold_not_in_the_warm_median() -> None:
 @needs("jax")
 def test_jax_warm_calls_are_each_synchronised() -> None:
     from autodiff_bench.targets import get_target
-    from autodiff_bench.timerun import Cell, WorkerJob, time_cell
-    from autodiff_bench.timing import HarnessSettings
+    from autodiff_bench.timing import Cell, HarnessSettings, TimeJob, time_cell
 
     backend = backends.parse_backend("jax").create()
     backend.ensure_loaded()
@@ -317,19 +316,18 @@ def test_jax_warm_calls_are_each_synchronised() -> None:
 
     backend.synchronize = counting  # type: ignore[method-assign]
     cell = Cell("least_squares", 8, "grad", "jax", "jit")
-    job = WorkerJob(
-        "jax",
-        type(backend),
-        (cell,),
-        "float64",
-        "cpu",
-        1,
-        0,
-        HarnessSettings(budget_s=0.01, min_samples=3),
-        (),
-        (),
-        "",
-        True,
+    job = TimeJob(
+        backend="jax",
+        backend_class=type(backend),
+        cells=[cell],
+        labels={"jit": "jax"},
+        dtype="float64",
+        device="cpu",
+        threads=1,
+        seed=0,
+        harness=HarnessSettings(budget_s=0.01, min_samples=3),
+        targets_files=(),
+        target_modules=(),
     )
     record = time_cell(
         backend,

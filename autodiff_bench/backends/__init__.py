@@ -22,6 +22,7 @@ from autodiff_bench.backends.minigrad_backend import MinigradBackend
 from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend
 from autodiff_bench.backends.torch_backend import TorchBackend
 from autodiff_bench.errors import UsageError, unknown_name
+from autodiff_bench.model.records import DEFAULT_MODES, backend_label
 
 ENTRY_POINT_GROUP = "autodiff_bench.backends"
 
@@ -35,6 +36,7 @@ _BUILTIN: tuple[type[Backend], ...] = (
     MinigradBackend,
 )
 _REGISTRY: dict[str, type[Backend]] = {cls.name: cls for cls in _BUILTIN}
+DEFAULT_MODES.update({cls.name: cls.modes[0] for cls in _BUILTIN})
 _PLUGINS_LOADED = False
 #: Entry points that could not become backends, with the reason (shown by `adbench list`).
 BROKEN_PLUGINS: dict[str, str] = {}
@@ -55,6 +57,7 @@ def register_backend(cls: type[Backend]) -> type[Backend]:
             "give your backend another name",
         )
     _REGISTRY[cls.name] = cls
+    DEFAULT_MODES[cls.name] = cls.modes[0]
     return cls
 
 
@@ -81,6 +84,7 @@ def _load_plugins() -> None:
             BROKEN_PLUGINS[ep.name] = f"the name '{cls.name}' is taken by another backend"
         else:
             _REGISTRY[cls.name] = cls
+            DEFAULT_MODES[cls.name] = cls.modes[0]
 
 
 def builtin_backends() -> dict[str, type[Backend]]:
@@ -104,8 +108,7 @@ class BackendSpec:
     @property
     def label(self) -> str:
         """``name`` for the default mode, ``name:mode`` otherwise."""
-        cls = all_backends()[self.name]
-        return self.name if self.mode == cls.modes[0] else f"{self.name}:{self.mode}"
+        return backend_label(self.name, self.mode, all_backends()[self.name].modes[0])
 
     def create(
         self, dtype: str = "float64", device: str = "cpu", threads: int | None = None

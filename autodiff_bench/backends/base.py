@@ -97,7 +97,9 @@ class Backend:
     @property
     def label(self) -> str:
         """``name`` for the default mode, ``name:mode`` otherwise (a column heading)."""
-        return self.name if self.mode == self.modes[0] else f"{self.name}:{self.mode}"
+        from autodiff_bench.model.records import backend_label
+
+        return backend_label(self.name, self.mode, self.modes[0])
 
     @classmethod
     def is_available(cls) -> bool:

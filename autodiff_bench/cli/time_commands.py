@@ -75,7 +75,7 @@ def time_command(
     from autodiff_bench.config import load_config
     from autodiff_bench.errors import UsageError
     from autodiff_bench.model import check_output_path
-    from autodiff_bench.timerun import resolve_time_plan, run_time
+    from autodiff_bench.timing import resolve_time_plan, run_time
 
     fmt = parse_format(fmt)
     for path in (output, save_baseline):

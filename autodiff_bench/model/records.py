@@ -21,10 +21,16 @@ def worst_status(statuses: list[str]) -> str:
     return max(statuses, key=STATUSES.index, default="pass")
 
 
+#: Each registered backend's default mode, filled in by the backend registry as it registers
+#: (the model never imports the registry: knowledge flows down, not up).
+DEFAULT_MODES: dict[str, str] = {}
+
+
 def backend_label(backend: str, mode: str, default_mode: str | None = None) -> str:
     """The column heading of a backend in a mode: ``jax`` for its default mode (the first of
     its modes), ``jax:nojit`` otherwise.  The one place the rule is written."""
-    return backend if mode in (default_mode, "default", "") else f"{backend}:{mode}"
+    default = default_mode if default_mode is not None else DEFAULT_MODES.get(backend)
+    return backend if mode in (default, "default", "") else f"{backend}:{mode}"
 
 
 @dataclass(frozen=True)
@@ -73,9 +79,10 @@ class CellKey:
 R = TypeVar("R", bound="Record")
 
 
-@dataclass
 class Record:
-    """Fields every record has: which cell, and how it ended."""
+    """What every record shares: its cell key, its label, and reading it back from a file.
+
+    The fields themselves are declared by each record class, in the order of its JSON."""
 
     #: The ``command`` of the documents that hold this kind of record.
     command: ClassVar[str] = ""
@@ -87,13 +94,11 @@ class Record:
     backend: str
     mode: str
     status: str
-    dtype: str = "float64"
-    device: str = "cpu"
-    size: int | None = None
-    #: The column heading (``jax`` or ``jax:nojit``), set by the engine that knows the modes.
-    label: str = ""
-    backend_version: str | None = None
-    message: str = ""
+    dtype: str
+    device: str
+    size: int | None
+    label: str
+    message: str
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -102,6 +107,7 @@ class Record:
     @property
     def key(self) -> CellKey:
         """This record's cell."""
+        point = getattr(self, "point", None)
         return CellKey(
             self.target,
             self.quantity,
@@ -110,7 +116,7 @@ class Record:
             self.dtype,
             self.device,
             self.size,
-            getattr(self, "point", None),
+            None if point is None else str(point),
             self.label,
         )
 
@@ -129,13 +135,10 @@ class Record:
                 f"{where}has an unknown status {data.get('status')!r}",
                 f"statuses are {', '.join(STATUSES)}",
             )
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        values = {k: v for k, v in data.items() if k in names and v is not None}
         values.setdefault("mode", "default")
-        for k in ("mode", "dtype", "device"):  # older files may hold nulls
-            if values.get(k) is None:
-                values.pop(k, None)
-        size = values.get("size")
+        size = data.get("size")
         values["size"] = size if isinstance(size, int) and not isinstance(size, bool) else None
         return cls(**values)
 
@@ -146,7 +149,13 @@ class CheckRecord(Record):
 
     command: ClassVar[str] = "check"
 
-    point: str = ""
+    target: str
+    quantity: str
+    backend: str
+    mode: str
+    dtype: str
+    point: str
+    status: str
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     worst_index: list[int] | None = None
@@ -154,14 +163,15 @@ class CheckRecord(Record):
     ref: float | None = None
     mismatched: int = 0
     total: int = 0
+    message: str = ""
     rtol: float | None = None
     atol: float | None = None
+    size: int | None = None
+    device: str = "cpu"
     seconds: float | None = None
-
-    @property
-    def key(self) -> CellKey:
-        """This record's cell (its point included)."""
-        return dataclasses.replace(super().key, point=str(self.point))
+    #: The column heading (``jax`` or ``jax:nojit``), set by the engine that knows the modes.
+    label: str = ""
+    backend_version: str | None = None
 
 
 @dataclass
@@ -170,7 +180,16 @@ class TimeRecord(Record):
     backend's derivative, at one size.  Times are seconds per call."""
 
     command: ClassVar[str] = "time"
+    required: ClassVar[tuple[str, ...]] = ("target", "quantity", "backend", "status")
 
+    target: str
+    size: int | None
+    quantity: str
+    backend: str
+    mode: str
+    dtype: str = "float64"
+    device: str = "cpu"
+    status: str = "pass"  # pass | unsupported | unavailable | error | timeout
     cold_s: float | None = None
     median_s: float | None = None
     iqr_s: float | None = None
@@ -184,6 +203,10 @@ class TimeRecord(Record):
     ratio_to_manual: float | None = None
     threads: int | None = None
     noisy: bool = False
+    message: str = ""
+    #: The column heading (``jax`` or ``jax:nojit``), set by the engine that knows the modes.
+    label: str = ""
+    backend_version: str | None = None
 
 
 #: Record classes by the command whose documents hold them.
@@ -191,6 +214,7 @@ RECORD_TYPES: dict[str, type[Record]] = {"check": CheckRecord, "time": TimeRecor
 
 
 __all__ = [
+    "DEFAULT_MODES",
     "FAILING",
     "RECORD_TYPES",
     "STATUSES",

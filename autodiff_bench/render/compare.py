@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from autodiff_bench.compare import CellChange, CellKey, Comparison, Difference, backend_label
+from autodiff_bench.compare import CellChange, Comparison, Difference
+from autodiff_bench.model import CellKey
 from autodiff_bench.render.base import Renderer
 from autodiff_bench.render.common import markdown_table, pick_unit, sci, trim
 
@@ -129,7 +130,7 @@ def change_rows(cmp: Comparison) -> list[list[str]]:
                 _SYMBOL[c.kind],
                 c.target,
                 c.quantity,
-                backend_label(c.backend, c.mode),
+                c.label,
                 _cell_text(c),
                 _value(c, c.base_value, c.base_status, c.base_error, unit),
                 _value(c, c.new_value, c.new_status, c.new_error, unit),
@@ -162,7 +163,7 @@ def _difference_text(d: Difference) -> str:
 def detail_lines(cmp: Comparison) -> list[str]:
     """Why each broken or changed cell changed (its message in NEW)."""
     return [
-        f"{c.key.label}: {c.base_status} → {c.new_status}: {c.message}"
+        f"{c.key.text}: {c.base_status} → {c.new_status}: {c.message}"
         for c in cmp.changed()
         if c.kind in ("broken", "changed") and c.message
     ]
@@ -178,7 +179,7 @@ def without_metric_line(cmp: Comparison) -> str:
 
 def _keys_text(keys: list[CellKey], limit: int | None) -> list[str]:
     shown = keys if limit is None else keys[:limit]
-    lines = [k.label for k in shown]
+    lines = [k.text for k in shown]
     if len(keys) > len(shown):
         lines.append(f"… and {len(keys) - len(shown)} more")
     return lines

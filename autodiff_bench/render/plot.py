@@ -47,15 +47,13 @@ def check_plot_path(path: str | Path) -> Path:
 
 
 def plot_scaling(report: Any, path: str | Path) -> Path:
-    """Draw ``report`` (a :class:`~autodiff_bench.timerun.TimeReport`) to ``path``, atomically.
+    """Draw ``report`` (a :class:`~autodiff_bench.timing.TimeReport`) to ``path``, atomically.
 
     Scalar targets have no size and are left out; each line's legend entry carries its fitted
     growth exponent.
     """
     _matplotlib()
     import matplotlib.pyplot as plt
-
-    from autodiff_bench.timerun import label_of
 
     p = check_plot_path(path)
     targets = [t for t in report.plan.targets if not t.is_scalar]
@@ -78,7 +76,7 @@ def plot_scaling(report: Any, path: str | Path) -> Path:
                     for r in report.records
                     if r.target == target.name
                     and r.quantity == quantity
-                    and label_of(r) == label
+                    and r.label == label
                     and r.status == "pass"
                     and r.median_s
                 ]

@@ -1,7 +1,7 @@
 """Renderers for ``time``: one table per target in one unit, digits trimmed to what the noise
 supports, noisy cells marked, hyperfine-style warnings and summary lines, Markdown and JSON.
 
-They read a :class:`~autodiff_bench.timerun.TimeReport`; every figure they show was
+They read a :class:`~autodiff_bench.timing.TimeReport`; every figure they show was
 measured or derived by the engine.
 """
 
@@ -17,8 +17,8 @@ from rich.text import Text
 from autodiff_bench.model import TimeRecord
 from autodiff_bench.render.base import Renderer
 from autodiff_bench.render.common import markdown_table, pick_unit, plural, trim
-from autodiff_bench.timerun import Highlight, TimeReport, label_of
-from autodiff_bench.timing import NOISY_IQR, relative_iqr, significant_figures
+from autodiff_bench.timing import Highlight, TimeReport
+from autodiff_bench.timing.harness import NOISY_IQR, relative_iqr, significant_figures
 
 _STATUS_TEXT = {"unsupported": "—", "unavailable": "n/a", "error": "error", "timeout": "timeout"}
 _STATUS_STYLE = {
@@ -146,10 +146,10 @@ def warnings(report: TimeReport) -> list[str]:
     for r in report.records:
         size = "" if r.size is None else f" n={r.size}"
         if r.status in ("error", "timeout"):
-            lines.append(f"{r.target}{size} {r.quantity} [{label_of(r)}]: {r.status}: {r.message}")
-        elif r.status == "unavailable" and label_of(r) not in seen:
-            seen.add(label_of(r))
-            lines.append(f"{label_of(r)}: unavailable — {r.message}")
+            lines.append(f"{r.target}{size} {r.quantity} [{r.label}]: {r.status}: {r.message}")
+        elif r.status == "unavailable" and r.label not in seen:
+            seen.add(r.label)
+            lines.append(f"{r.label}: unavailable — {r.message}")
     return lines
 
 

@@ -1,0 +1,285 @@
+"""Running ``time``: f, the closed-form derivative and every backend's derivative, timed
+per target × size in a supervised worker process per framework.  It computes records; it
+never prints.
+
+Why workers: thread pools, allocators and JIT caches of one framework must not slow another,
+and a backend that crashes or hangs must cost only its own cell.  Workers run one at a time,
+so no two measurements share the CPU, and each starts with its thread settings in its
+environment (``Backend.worker_environment``) before anything is imported.  A cell that
+crashes or times out skips only what would surely fail again: the same backend, target and
+quantity at the same or larger sizes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Hashable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autodiff_bench.backends import (
+    Backend,
+    BackendSpec,
+    BackendUnavailable,
+    QuantityUnsupported,
+    all_backends,
+    register_backend,
+    shippable,
+)
+from autodiff_bench.model import TimeRecord
+from autodiff_bench.targets import (
+    Point,
+    Target,
+    all_targets,
+    direction,
+    load_targets_file,
+    registering_modules,
+)
+from autodiff_bench.timing.harness import HarnessSettings, measure
+from autodiff_bench.timing.plan import Cell, TimePlan
+from autodiff_bench.timing.report import TimeReport, add_ratios, fit_growth
+from autodiff_bench.workers import Lane, supervise
+
+Hook = Callable[[TimeRecord], None]
+StageHook = Callable[[str], None]
+
+
+@dataclass
+class TimeJob:
+    """What a worker process times (picklable; classes travel by reference)."""
+
+    backend: str
+    backend_class: type[Backend] | None
+    cells: list[Cell]
+    labels: dict[str, str]
+    dtype: str
+    device: str
+    threads: int
+    seed: int
+    harness: HarnessSettings
+    targets_files: tuple[str, ...]
+    #: Modules to import so that targets registered outside the built-ins exist there too.
+    target_modules: tuple[str, ...]
+    _backends: dict[str, Backend] = field(default_factory=dict)
+    _load_errors: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def load(self) -> dict[str, Any]:
+        """Load the user's targets and the framework in each mode the cells use."""
+        for path in self.targets_files:
+            load_targets_file(path)
+        for module in self.target_modules:
+            __import__(module)
+        if self.backend_class is not None and self.backend not in all_backends():
+            register_backend(self.backend_class)
+        for mode in dict.fromkeys(c.mode for c in self.cells):
+            b = BackendSpec(self.backend, mode).create(self.dtype, self.device, self.threads)
+            try:
+                b.ensure_loaded()
+                self._backends[mode] = b
+            except BackendUnavailable as exc:
+                self._load_errors[mode] = ("unavailable", str(exc))
+            except Exception as exc:  # an import that raises is this backend's problem only
+                self._load_errors[mode] = ("error", f"{type(exc).__name__}: {exc}")
+        cls = all_backends()[self.backend]
+        info: dict[str, Any] = {
+            "pid": os.getpid(),
+            "version": cls.version(),
+            "threads_requested": self.threads,
+            "env": {k: os.environ[k] for k in cls.worker_environment(self.threads, self.device)},
+        }
+        first = next(iter(self._backends.values()), None)
+        # What a framework says about its threads is an extra: never a failure.
+        with contextlib.suppress(Exception):
+            info.update({} if first is None else first.thread_info())
+        return info
+
+    def run(self, index: int) -> dict[str, Any]:
+        """Time one cell; its record as a dict (it pickles smaller and safer)."""
+        cell = self.cells[index]
+        base = record_fields(cell, self.labels, self.dtype, self.device, self.threads)
+        if cell.mode in self._load_errors:
+            status, message = self._load_errors[cell.mode]
+            return asdict(TimeRecord(**base, status=status, message=message))
+        targets = all_targets()
+        if cell.target not in targets:
+            message = f"target '{cell.target}' is unknown in the worker"
+            return asdict(TimeRecord(**base, status="error", message=message))
+        backend = self._backends[cell.mode]
+        return asdict(time_cell(backend, targets[cell.target], cell, self, base))
+
+
+def record_fields(
+    cell: Cell, labels: dict[str, str], dtype: str, device: str, threads: int
+) -> dict[str, Any]:
+    """The fields every record of a cell has."""
+    cls = all_backends().get(cell.backend)
+    return dict(
+        target=cell.target,
+        size=cell.size,
+        quantity=cell.quantity,
+        backend=cell.backend,
+        mode=cell.mode,
+        label=labels.get(cell.mode, ""),
+        backend_version=None if cls is None else cls.version(),
+        dtype=dtype,
+        device=device,
+        threads=threads,
+    )
+
+
+class _Collector:
+    """The supervisor's handler for time: records in, failures and skips as records."""
+
+    def __init__(
+        self,
+        plan: TimePlan,
+        labels: dict[str, dict[str, str]],
+        on_record: Hook | None,
+        on_stage: StageHook | None,
+    ) -> None:
+        self.plan = plan
+        self.labels = labels
+        self.on_record = on_record
+        self.on_stage = on_stage
+        self.got: dict[Cell, TimeRecord] = {}
+
+    def add(self, cell: Cell, record: TimeRecord) -> None:
+        self.got[cell] = record
+        if self.on_record:
+            self.on_record(record)
+
+    def started(self, cell: Any) -> None:
+        if self.on_stage:
+            size = "" if cell.size is None else f" n={cell.size}"
+            label = self.labels[cell.backend].get(cell.mode, cell.backend)
+            self.on_stage(f"{label} {cell.target}{size} {cell.quantity}")
+
+    def result(self, cell: Any, value: Any) -> None:
+        self.add(cell, TimeRecord(**value))
+
+    def failure(self, cell: Any, status: str, message: str) -> None:
+        plan = self.plan
+        base = record_fields(cell, self.labels[cell.backend], plan.dtype, plan.device, plan.threads)
+        self.add(cell, TimeRecord(**base, status=status, message=message))
+
+    def surely_fails(self, failed: Any, other: Any) -> bool:
+        """The same backend, mode, target and quantity at the same or a larger size."""
+        same = (failed.backend, failed.mode, failed.target, failed.quantity) == (
+            other.backend,
+            other.mode,
+            other.target,
+            other.quantity,
+        )
+        return same and (other.size or 0) >= (failed.size or 0)
+
+    def group(self, cell: Any) -> Hashable:
+        return (cell.target, cell.quantity)
+
+
+def run_time(
+    plan: TimePlan, on_record: Hook | None = None, on_stage: StageHook | None = None
+) -> TimeReport:
+    """Time every cell of ``plan``, one framework at a time, each in its own process.
+
+    ``on_record`` sees each record as it arrives, ``on_stage`` a short description of what is
+    happening (for a progress bar).  Ctrl-C returns the report so far, ``interrupted`` set.
+    """
+    start = time.perf_counter()
+    cells = plan.cells()
+    by_backend: dict[str, list[Cell]] = {}
+    for c in cells:
+        by_backend.setdefault(c.backend, []).append(c)
+    labels = {
+        name: {s.mode: s.label for s in plan.backends if s.name == name} for name in by_backend
+    }
+    modules = registering_modules(plan.targets)
+    lanes = []
+    for name, todo in by_backend.items():
+        cls = all_backends()[name]
+
+        def make_job(subset: list[Any], name: str = name, cls: type[Backend] = cls) -> TimeJob:
+            return TimeJob(
+                backend=name,
+                backend_class=cls if shippable(cls) else None,
+                cells=list(subset),
+                labels=labels[name],
+                dtype=plan.dtype,
+                device=plan.device,
+                threads=plan.threads,
+                seed=plan.seed,
+                harness=plan.harness,
+                targets_files=plan.targets_files,
+                target_modules=modules,
+            )
+
+        env = cls.worker_environment(plan.threads, plan.device)
+        lanes.append(Lane(name, todo, make_job, env))
+    collector = _Collector(plan, labels, on_record, on_stage)
+    if on_stage and lanes:
+        on_stage(f"starting {lanes[0].name}")
+    # One worker at a time, never fanned out: no two measurements share the CPU.
+    outcome = supervise(lanes, collector, cell_timeout_s=plan.timeout_s, parallel=1, fanout=0)
+    report = TimeReport(plan, [collector.got[c] for c in cells if c in collector.got])
+    report.workers = outcome.info
+    report.interrupted = outcome.interrupted
+    add_ratios(report.records)
+    report.growth = fit_growth(report.records)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def sample_point(target: Target, size: int | None, seed: int) -> Point:
+    """The point a cell is timed at: the canonical one for a scalar target, else a seeded
+    random one of ``size``, the same in every worker."""
+    if size is None:
+        if target.canonical:
+            return target.canonical[0]
+        return target.sample(np.random.default_rng(seed), 1)
+    # crc32, not hash(): string hashes differ between processes.
+    rng = np.random.default_rng([seed, size, zlib.crc32(target.name.encode())])
+    return target.sample(rng, size)
+
+
+def time_cell(
+    backend: Backend, target: Target, cell: Cell, job: Any, base: dict[str, Any]
+) -> TimeRecord:
+    """Prepare one cell (inputs converted before any clock) and measure it."""
+    point = sample_point(target, cell.size, job.seed)
+    v = direction(job.seed, target.name, 0, point.x.shape) if cell.quantity == "hvp" else None
+    try:
+        call = backend.prepare(target, cell.quantity, point, v)
+    except QuantityUnsupported as exc:
+        return TimeRecord(**base, status="unsupported", message=str(exc))
+    except Exception as exc:
+        return TimeRecord(**base, status="error", message=f"{type(exc).__name__}: {exc}")
+    # The base class's synchronize does nothing: skip the call rather than time it.
+    no_sync = type(backend).synchronize is Backend.synchronize
+    try:
+        m = measure(call, None if no_sync else backend.synchronize, job.harness)
+    except Exception as exc:
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+        return TimeRecord(**base, status="error", message=f"{type(exc).__name__}: {exc}{where}")
+    return TimeRecord(
+        **base,
+        status="pass",
+        cold_s=m.cold_s,
+        median_s=m.median_s,
+        iqr_s=m.iqr_s,
+        min_s=m.min_s,
+        max_s=m.max_s,
+        samples=m.samples,
+        loops=m.loops,
+        times_s=m.times_s,
+        noisy=m.noisy,
+    )
+
+
+__all__ = ["TimeJob", "run_time", "sample_point", "time_cell"]
