@@ -68,7 +68,18 @@ def summary_line(report: CheckReport) -> str:
     bad = {s: n for s, n in counts.items() if s not in ("pass", "unsupported", "unavailable")}
     missing = report.missing_required()
     if report.checked == 0:
-        return f"FAILED: nothing was checked ({skipped or 'no cells'}) — {shape}"
+        if not bad:
+            return f"FAILED: nothing was checked ({skipped or 'no cells'}) — {shape}"
+        # Every cell that ran failed before a comparison (errors, timeouts): say so, as the
+        # details above list them.
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(bad.items()))
+        head = f"{parts} {'cell' if sum(bad.values()) == 1 else 'cells'}"
+        if skipped:
+            head += f" ({skipped})"
+        head += "; nothing could be compared"
+        if missing:
+            head += f"; required backend(s) missing: {', '.join(missing)}"
+        return f"FAILED: {head} — {shape}"
     if not bad and not missing:
         head = f"All {counts.get('pass', 0)} checked cells pass"
         if skipped:
