@@ -45,7 +45,7 @@ BACKENDS = ("manual", "torch", "jax")
 def adbench_medians(size: int, budget: float) -> dict[str, float]:
     """Seconds per call of grad from each backend, through ``run_time`` (its workers)."""
     from autodiff_bench.config import EMPTY
-    from autodiff_bench.timerun import resolve_time_plan, run_time
+    from autodiff_bench.timing import resolve_time_plan, run_time
 
     plan = resolve_time_plan(
         EMPTY,
@@ -76,7 +76,7 @@ def hand_written(size: int) -> dict[str, Callable[[], Any]]:
     import torch
 
     from autodiff_bench.targets import get_target
-    from autodiff_bench.timerun import sample_point
+    from autodiff_bench.timing import sample_point
 
     jax.config.update("jax_enable_x64", True)
     torch.set_num_threads(1)
@@ -111,7 +111,7 @@ def adapter_calls(size: int) -> dict[str, Callable[[], Any]]:
     """The very zero-argument calls adbench's adapters prepare (synchronised the same way)."""
     from autodiff_bench.backends import parse_backend
     from autodiff_bench.targets import get_target
-    from autodiff_bench.timerun import sample_point
+    from autodiff_bench.timing import sample_point
 
     target = get_target("least_squares")
     point = sample_point(target, size, seed=0)

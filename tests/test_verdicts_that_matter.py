@@ -10,6 +10,7 @@ the JSON fields and the rendered lines.  The targets and test-only backends are 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import math
@@ -24,14 +25,20 @@ import pytest
 from autodiff_bench import backends as backend_registry
 from autodiff_bench import targets as target_registry
 from autodiff_bench.backends import BackendSpec, all_backends
-from autodiff_bench.check import CheckReport, check_backend, direction, run_check
+from autodiff_bench.check import CheckReport, run_check
 from autodiff_bench.check import resolve_check_plan as _resolve
 from autodiff_bench.config import EMPTY
 from autodiff_bench.correctness import compare_arrays
+from autodiff_bench.model import FAILING, CheckRecord, dumps, make_document
 from autodiff_bench.render.check import check_markdown, details, summary_line
-from autodiff_bench.report import FAILING, CheckRecord, dumps, make_document
-from autodiff_bench.targets import all_targets, get_target, load_targets_file
+from autodiff_bench.targets import all_targets, direction, get_target, load_targets_file
 from tests.conftest import ROOT, adbench
+
+
+def check_backend(p: Any, spec: BackendSpec) -> tuple[list[CheckRecord], None]:
+    """One backend's records, checked in this process."""
+    return run_check(dataclasses.replace(p, backends=[spec]), in_process=True).records, None
+
 
 VERDICT_TARGETS = ROOT / "tests" / "verdict_targets.py"
 WRONG_ROSENBROCK = ROOT / "examples" / "rosenbrock_wrong_targets.py"
@@ -147,7 +154,7 @@ def test_a_nan_or_inf_scalar_is_nonfinite(bad: float) -> None:
 def test_a_nan_or_inf_scalar_derivative_is_a_failing_nonfinite_cell(
     target: str, bad: float
 ) -> None:
-    report = run_check(plan(target, "manual,minigrad"))
+    report = run_check(plan(target, "manual,minigrad"), in_process=True)
     status = {r.label: r for r in report.records}
     assert status["manual"].status == "pass"
     rec = status["minigrad"]
@@ -159,7 +166,7 @@ def test_a_nan_or_inf_scalar_derivative_is_a_failing_nonfinite_cell(
 
 @pytest.mark.parametrize("target", ["vt_abs_sqrt_sum", "vt_half_exp_sum"], ids=["nan", "inf"])
 def test_one_nan_or_inf_gradient_element_in_any_position_is_nonfinite(target: str) -> None:
-    report = run_check(plan(target, "minigrad"))
+    report = run_check(plan(target, "minigrad"), in_process=True)
     records = {r.point: r for r in report.records}
     assert sorted(records) == ["bad@0", "bad@1", "bad@2", "bad@3"]
     for i in range(4):
@@ -213,7 +220,7 @@ def test_cli_subprocess_nan_derivative_exits_1() -> None:
 )
 def test_a_nan_or_inf_closed_form_is_an_error_cell_never_a_pass(target: str) -> None:
     # minigrad's values are finite and right; only the reference is broken.
-    report = run_check(plan(target, "minigrad"))
+    report = run_check(plan(target, "minigrad"), in_process=True)
     assert report.records
     for rec in report.records:
         assert (rec.status, rec.message) == ("error", CLOSED_FORM_NOT_FINITE)
@@ -246,7 +253,9 @@ def test_a_crashing_import_is_an_error_and_a_missing_framework_is_unavailable() 
 
 
 def test_a_crashing_import_fails_the_run_beside_a_passing_backend() -> None:
-    report = run_check(plan("cubic", "minigrad,vt_crashing_import", quantities=["d1"]))
+    report = run_check(
+        plan("cubic", "minigrad,vt_crashing_import", quantities=["d1"]), in_process=True
+    )
     assert report.counts() == {"pass": 1, "error": 1}
     assert report.exit_code == 1
 
@@ -400,7 +409,7 @@ def test_rtol_is_relative_to_the_reference_on_both_sides_of_the_limit() -> None:
 
 
 def test_large_magnitude_target_passes_on_rtol() -> None:
-    report = run_check(plan("vt_big_exp", "minigrad"))
+    report = run_check(plan("vt_big_exp", "minigrad"), in_process=True)
     (rec,) = report.records
     assert rec.status == "pass", rec
     assert rec.atol == 1e-9 and rec.rtol == 1e-9
@@ -477,7 +486,9 @@ SUSPECT_LINE = (
 
 def test_two_agreeing_ad_backends_name_the_closed_form_the_suspect() -> None:
     load_targets_file(WRONG_ROSENBROCK)
-    report = run_check(plan("rosenbrock_wrong", SUSPECT_BACKENDS, points=1, quantities=["grad"]))
+    report = run_check(
+        plan("rosenbrock_wrong", SUSPECT_BACKENDS, points=1, quantities=["grad"]), in_process=True
+    )
     assert report.exit_code == 1
     assert [(s.target, s.quantity, s.point, s.backends) for s in report.suspects] == [
         ("rosenbrock_wrong", "grad", p, ["minigrad", "vt_minigrad_twin"])
@@ -510,7 +521,9 @@ def test_cli_names_the_closed_form_the_suspect(cli) -> None:
 
 
 def test_float32_reference_is_taken_at_the_point_the_backend_saw() -> None:
-    report = run_check(plan("vt_near_one_square", "manual,minigrad", dtype="float32"))
+    report = run_check(
+        plan("vt_near_one_square", "manual,minigrad", dtype="float32"), in_process=True
+    )
     d1 = [r for r in report.records if r.quantity == "d1"]
     assert len(d1) == 2
     for rec in d1:
@@ -529,18 +542,20 @@ def test_cli_float32_check_of_a_last_bits_sensitive_derivative_passes(cli) -> No
 
 
 def test_summary_of_an_all_error_run_counts_the_errors() -> None:
-    report = run_check(plan("cubic,square", "vt_crashing_import"))
+    report = run_check(plan("cubic,square", "vt_crashing_import"), in_process=True)
     assert report.checked == 0 and report.exit_code == 1
     line = summary_line(report)
     assert line.startswith("FAILED: 5 error cells; nothing could be compared — 1 backend × 5 rows")
-    mixed = run_check(plan("cubic", "vt_crashing_import,vt_not_installed", quantities=["d1"]))
+    mixed = run_check(
+        plan("cubic", "vt_crashing_import,vt_not_installed", quantities=["d1"]), in_process=True
+    )
     assert summary_line(mixed).startswith(
         "FAILED: 1 error cell (1 unavailable); nothing could be compared — "
     )
 
 
 def test_summary_of_a_run_with_nothing_available_still_says_nothing_was_checked() -> None:
-    report = run_check(plan("cubic", "vt_not_installed", quantities=["d1"]))
+    report = run_check(plan("cubic", "vt_not_installed", quantities=["d1"]), in_process=True)
     assert summary_line(report).startswith("FAILED: nothing was checked (1 unavailable) — ")
 
 
