@@ -82,7 +82,7 @@ class Tolerances:
 class Verdict:
     """How a computed array compares with the reference."""
 
-    status: str  # pass | fail | nonfinite
+    status: str  # pass | fail | nonfinite | error (a reference that is not finite)
     max_abs_error: float | None
     max_rel_error: float | None
     worst_index: tuple[int, ...] | None
@@ -115,6 +115,20 @@ def compare_arrays(
             total,
             total,
             f"shape {got.shape}, expected {ref.shape}",
+        )
+    if not np.all(np.isfinite(ref)):
+        # NaN compares false and Inf ≤ Inf: a broken reference would let anything pass.
+        bad = int((~np.isfinite(ref)).sum())
+        return Verdict(
+            "error",
+            None,
+            None,
+            None,
+            None,
+            None,
+            bad,
+            total,
+            f"the reference has {bad}/{total} NaN or Inf elements: nothing to compare with",
         )
     note = ""
     if got.dtype != np.dtype(dtype):

@@ -73,3 +73,11 @@ def test_arrays_agree() -> None:
     assert arrays_agree(np.ones(3), np.ones(3) + 1e-12, 1e-9, 1e-9)
     assert not arrays_agree(np.ones(3), np.ones(3) * 1.1, 1e-9, 1e-9)
     assert not arrays_agree(np.ones(3), np.ones(4), 1.0, 1.0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_reference_that_is_not_finite_never_passes(bad: float) -> None:
+    ref = np.array([1.0, bad, 3.0])
+    verdict = compare_arrays(ref.copy(), ref, 1e-9, 1e-9, "float64")
+    assert verdict.status == "error"
+    assert "reference" in verdict.message and "NaN or Inf" in verdict.message
