@@ -1,4 +1,4 @@
-"""Measure the start-up and check budgets of SPEC §9 and print the figures.
+"""Measure the start-up and check budgets (README, "Development") and print the figures.
 
     python benchmarks/bench_budgets.py [--repeat 3]
 

@@ -56,7 +56,7 @@ def test_everything_passes_on_numpy_backends() -> None:
     assert report.exit_code == 0
     assert set(report.counts()) == {"pass"}
     assert report.counts()["pass"] == 3 * len(report.rows())
-    # Every record carries the SPEC's fields with real values.
+    # Every record carries the documented fields with real values.
     rec = next(r for r in report.records if r.target == "cubic" and r.quantity == "d1")
     assert rec.total == 1 and rec.mismatched == 0 and rec.max_abs_error is not None
 

@@ -1,5 +1,5 @@
 """The command line in-process (typer's CliRunner and the console entry point): output,
-exit codes, JSON, and every bad input of the foundation issue."""
+exit codes, JSON, and every bad input a user can give."""
 
 from __future__ import annotations
 
@@ -249,3 +249,11 @@ def test_config_tolerances_for_unknown_targets_are_refused(cli, tmp_path) -> Non
     cfg.write_text("[tolerances.target.cubic]\ngrad = [1, 1]\n")
     run = cli("check", "-c", str(cfg))
     assert run.code == 2 and "'cubic' has no quantity 'grad'" in run.err
+
+
+def test_version_prints_the_package_version(cli) -> None:
+    from autodiff_bench import __version__
+
+    run = cli("--version")
+    assert run.code == 0
+    assert run.out.strip() == f"adbench {__version__}"

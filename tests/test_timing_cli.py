@@ -16,7 +16,7 @@ import pytest
 from autodiff_bench.model import TimeRecord
 from autodiff_bench.timing import Highlight
 from tests.conftest import ROOT, adbench
-from tests.test_timing_engine import SPEC_FIELDS
+from tests.test_timing_engine import RECORD_FIELDS
 from tests.test_timing_fakes import MARKER_ENV
 
 FAST = ["--budget", "0.005", "--min-samples", "3"]
@@ -80,7 +80,7 @@ def test_json_baseline_and_plot_in_one_run(cli, tmp_path) -> None:
     # cubic: 1 size × (f, d1..d3) × 2 backends; least_squares: 2 sizes × 4 quantities × 2.
     assert len(doc["results"]) == 8 + 16
     for r in doc["results"]:
-        assert all(k in r for k in SPEC_FIELDS), r
+        assert all(k in r for k in RECORD_FIELDS), r
         assert r["status"] == "pass" and r["median_s"] > 0 and r["samples"] >= 3
     assert {g["backend"] for g in doc["growth"]} == {"manual", "minigrad"}
     assert json.loads(base.read_text())["results"] == doc["results"]
@@ -102,7 +102,7 @@ def test_table_markdown_and_csv(cli) -> None:
     assert "**Timed 8 cells" in md.out
     csv = cli(*args, *FAST, "-f", "csv")
     header = csv.out.splitlines()[0].split(",")
-    assert all(k in header for k in SPEC_FIELDS)
+    assert all(k in header for k in RECORD_FIELDS)
     assert len(csv.out.strip().splitlines()) == 1 + 8
 
 

@@ -24,6 +24,27 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from autodiff_bench import __version__
+
+        print(f"adbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Compare automatic-differentiation backends: is this derivative right, and what does
+    it cost?"""
+
+
 def fail(message: str, code: int = 2) -> int:
     """Print a one-line error to stderr and return the exit code (2: bad usage)."""
     print(f"adbench: error: {message}", file=sys.stderr)

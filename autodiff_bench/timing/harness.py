@@ -1,6 +1,6 @@
 """The timing harness: how one call is timed.  It measures; it never prints.
 
-The method (SPEC §8), after ``torch.utils.benchmark`` and pyperf:
+The method (README, "Timing"), after ``torch.utils.benchmark`` and pyperf:
 
 1. The caller builds and converts every input first; :func:`measure` only sees a
    zero-argument call, so nothing but the computation is inside the clock.
