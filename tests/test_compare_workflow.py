@@ -141,3 +141,15 @@ def test_ci_run_runs_the_suite_end_to_end() -> None:
         "--metric ratio_to_primal",
     ):
         assert needle in script
+
+
+def test_the_workflow_installs_torchs_cpu_build_before_adbench() -> None:
+    steps = next(iter(workflow()["jobs"].values()))["steps"]
+    install = next(s["run"] for s in steps if s.get("name") == "Install adbench")
+    lines = [ln.strip() for ln in install.strip().splitlines()]
+    # The pin of pyproject.toml, from the CPU index, before the extras could pull CUDA.
+    assert lines[0].startswith("python -m pip install torch==2.13.0 --index-url ")
+    assert lines[0].endswith("/whl/cpu")
+    assert lines[1] == "python -m pip install -e '.[all]'"
+    pin = next(d for d in (ROOT / "pyproject.toml").read_text().splitlines() if "torch==" in d)
+    assert "torch==2.13.0" in pin
