@@ -7,9 +7,11 @@ import re
 
 import pytest
 
-from tests.conftest import FRAMEWORKS, adbench, installed
+from autodiff_bench.backends import builtin_backends
+from tests.conftest import adbench
 
-EVERY = ["manual", "finite", *(f for f in FRAMEWORKS if installed(f)), "minigrad"]
+#: Every shipped backend that can run here, from the registry.
+EVERY = [n for n, cls in builtin_backends().items() if cls.is_available()]
 
 
 def value_rows(out: str) -> dict[str, list[str]]:
