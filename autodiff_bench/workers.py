@@ -80,6 +80,9 @@ class Handler(Protocol):
     def group(self, cell: Any) -> Hashable:
         """Cells that fan out together after a timeout (same target and quantity, say)."""
 
+    def skip_note(self, failed: Any, status: str) -> str:
+        """Why a cell that would surely fail the way ``failed`` did was not run."""
+
 
 @dataclass
 class Lane:
@@ -166,7 +169,7 @@ def supervise(
             rest = []
             for cell in worker.cells[index + 1 :]:
                 if handler.surely_fails(failed, cell):
-                    handler.failure(cell, status, _skip_note(status))
+                    handler.failure(cell, status, handler.skip_note(failed, status))
                 else:
                     rest.append(cell)
             if not rest:
@@ -232,11 +235,6 @@ def supervise(
             for worker in active:
                 _close(worker)
     return out
-
-
-def _skip_note(status: str) -> str:
-    what = "timed out" if status == "timeout" else "failed"
-    return f"not run: the same quantity {what} at this or a smaller size"
 
 
 def _now() -> float:

@@ -61,6 +61,9 @@ class Recorder:
     def group(self, cell: Any) -> Hashable:
         return cell.split("#")[1] if "#" in cell else cell
 
+    def skip_note(self, failed: Any, status: str) -> str:
+        return f"not run: {failed} ended {status}"
+
 
 def lane(cells: list[str], name: str = "fake", load_action: str = "", **env: str) -> Lane:
     return Lane(name, cells, lambda subset: ScriptJob(list(subset), load_action), env)
@@ -108,10 +111,7 @@ def test_a_failure_skips_only_what_would_surely_fail_again() -> None:
     rec = Recorder(skip_same_group=True)
     supervise([lane(["abort#a", "ok:2#a", "ok:3#b", "abort#c", "ok:5#d"])], rec, cell_timeout_s=30)
     assert rec.failures["abort#a"][0] == "error"
-    assert rec.failures["ok:2#a"] == (
-        "error",
-        "not run: the same quantity failed at this or a smaller size",
-    )
+    assert rec.failures["ok:2#a"] == ("error", "not run: abort#a ended error")
     # Other groups are never skipped, however many failures came before.
     assert rec.results == {"ok:3#b": 3, "ok:5#d": 5}
     assert rec.failures["abort#c"][0] == "error"

@@ -203,6 +203,9 @@ class _Collector:
     def group(self, cell: Any) -> Hashable:
         return cell
 
+    def skip_note(self, failed: Any, status: str) -> str:
+        return f"not run: {failed.quantity} of {failed.target} {status}"
+
 
 def lanes_of(plan: CheckPlan, cells: list[CheckCell]) -> list[Lane]:
     """One lane per framework (the modes of one framework share its import), frameworks

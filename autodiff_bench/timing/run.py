@@ -182,6 +182,11 @@ class _Collector:
     def group(self, cell: Any) -> Hashable:
         return (cell.target, cell.quantity)
 
+    def skip_note(self, failed: Any, status: str) -> str:
+        what = "timed out" if status == "timeout" else "failed"
+        where = "" if failed.size is None else f" at n={failed.size}"
+        return f"not run: {failed.quantity} of {failed.target} {what}{where}"
+
 
 def run_time(
     plan: TimePlan, on_record: Hook | None = None, on_stage: StageHook | None = None
