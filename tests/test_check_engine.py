@@ -9,7 +9,7 @@ import pytest
 
 from autodiff_bench.backends import Backend, register_backend
 from autodiff_bench.backends.autograd_backend import AutogradBackend
-from autodiff_bench.check import resolve_check_plan, run_check
+from autodiff_bench.check import check_backend, resolve_check_plan, run_check
 from autodiff_bench.config import EMPTY
 from autodiff_bench.targets import Point, Target, register, scalar_sampler
 from tests.conftest import installed
@@ -129,6 +129,24 @@ def test_float32_cells_use_float32_tolerances() -> None:
     assert report.exit_code == 0
     assert {r.rtol for r in report.records} == {1e-4, 3e-4, 1e-3, 3e-3}
     assert all(r.dtype == "float32" for r in report.records)
+
+
+@pytest.mark.parametrize("spec", ["manual", "finite", "minigrad"])
+def test_float32_cells_are_computed_in_float32(spec: str) -> None:
+    # The values the engine compared, as the backend returned them: a backend that quietly
+    # computes in float64 would pass float32's looser tolerances and go unnoticed otherwise.
+    plan = resolve_check_plan(
+        EMPTY,
+        targets=["tanh", "least_squares", "logistic", "linreg_mse"],
+        backends=[spec],
+        dtype="float32",
+        points=1,
+    )
+    records, values = check_backend(plan, plan.backends[0])
+    assert records and {r.status for r in records} == {"pass"}
+    assert len(values) == len(records)
+    dtypes = {key: value.dtype for key, value in values.items()}
+    assert set(dtypes.values()) == {np.dtype(np.float32)}, dtypes
 
 
 def test_hvp_direction_is_shared_by_backends() -> None:
