@@ -137,6 +137,34 @@ def test_json_output_is_a_strict_versioned_document(time_pair, tmp_path: Path) -
     assert slower[0]["factor"] == pytest.approx(2.0, rel=0.02)
 
 
+def test_json_output_writes_non_finite_values_as_null(tmp_path: Path) -> None:
+    """Python's json reads NaN/Infinity literals, so a hand-edited BASE can bring them in; and
+    a factor NEW/BASE can overflow to +Inf.  compare's own document stays strict JSON."""
+    base = document("time", [time_record(tight(1e-300))])
+    base["config"].update(budget=float("nan"), timeout=float("inf"))
+    new = document("time", [time_record(tight(1e10))])
+    new["config"].update(budget=0.05, timeout=float("-inf"))
+    base_path, new_path = tmp_path / "base.json", tmp_path / "new.json"
+    base_path.write_text(json.dumps(base), encoding="utf-8")  # allow_nan: writes NaN, Infinity
+    new_path.write_text(json.dumps(new), encoding="utf-8")
+    assert "NaN" in base_path.read_text() and "-Infinity" in new_path.read_text()
+    target = tmp_path / "cmp.json"
+    code, out, _ = run("compare", base_path, new_path, "--format", "json", "--output", target)
+    assert code == 1 and out == ""
+    text = target.read_text(encoding="utf-8")
+    assert "NaN" not in text and "Infinity" not in text
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict literal {c}"))
+    (cell,) = doc["results"]
+    assert cell["kind"] == "slower" and cell["regression"] is True
+    assert cell["factor"] is None  # 1e10 / 1e-300 overflows to +Inf
+    assert cell["base_value"] == pytest.approx(1e-300, rel=0.05)
+    assert cell["new_value"] == pytest.approx(1e10, rel=0.05)
+    assert doc["config_differences"] == [
+        {"key": "budget", "base": None, "new": 0.05},
+        {"key": "timeout", "base": None, "new": None},
+    ]
+
+
 def test_csv_output_has_one_row_per_common_cell(time_pair) -> None:
     code, out, _ = run("compare", *time_pair, "-f", "csv")
     lines = out.splitlines()

@@ -131,16 +131,95 @@ def test_the_committed_baseline_describes_configs_ci_toml(command: str) -> None:
         assert stale == {}, f"{name}: configs/ci.toml changed; refresh the baselines (README)"
 
 
-def test_ci_run_runs_the_suite_end_to_end() -> None:
-    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    for needle in (
-        ".venv/bin/adbench check --config configs/ci.toml --format json",
-        ".venv/bin/adbench compare benchmarks/baselines/ci-check.json results/ci-check.json",
-        "for run in 1 2 3; do .venv/bin/adbench time --config configs/ci.toml --format json",
-        ".venv/bin/adbench compare benchmarks/baselines/ci-time results/ci-time "
-        "--metric ratio_to_primal",
-    ):
-        assert needle in script
+CI_RUN = ROOT / ".ci" / "run"
+
+
+def ci_run_lines() -> list[str]:
+    """The command lines of ``.ci/run`` (comments and blank lines dropped)."""
+    lines = (line.strip() for line in CI_RUN.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def ci_run_adbench_lines() -> list[list[str]]:
+    """``.ci/run``'s adbench invocations as argument lists (inside loops, before pipes)."""
+    out = []
+    for line in ci_run_lines():
+        for part in re.split(r";|\|", line):
+            part = part.strip().removeprefix("do ").strip()
+            if part.startswith(".venv/bin/adbench "):
+                out.append(shlex.split(part)[1:])
+    return out
+
+
+def readme_test_command() -> str:
+    """The one line of README's "Set up and pass the tests" block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"Set up and pass the tests:\s*```bash\n(.*?)```", text, flags=re.S)
+    assert block, "README has no 'Set up and pass the tests' block"
+    (line,) = [ln.strip() for ln in block.group(1).splitlines() if ln.strip()]
+    return line
+
+
+def test_ci_run_runs_the_readme_test_command_and_fails_with_it() -> None:
+    lines = ci_run_lines()
+    assert lines[0] == "set -euo pipefail"
+    (test_line,) = [line for line in lines if " -m pytest" in line]
+    command, _, logged = test_line.partition(" | ")
+    assert command == readme_test_command()
+    assert logged == "tee .ci-pytest.log"
+    # pytest's own status (not tee's) decides, and a run that collected nothing fails too.
+    after = lines[lines.index(test_line) + 1 :]
+    assert after[:3] == ["status=${PIPESTATUS[0]}", "set -e", 'if [ "$status" -ne 0 ]; then']
+    assert "exit 1" in after[3:6]
+    assert any(line.startswith("grep -Eq '[0-9]+ passed' .ci-pytest.log ||") for line in after)
+
+
+def test_ci_run_runs_the_workflow_suite_against_the_committed_baselines() -> None:
+    commands = ci_run_adbench_lines()
+    assert [c[0] for c in commands] == ["check", "compare", "time", "compare"]
+    check, compare_check, time, compare_time = commands
+    assert check[1:3] == time[1:3] == ["--config", "configs/ci.toml"]
+    assert compare_check[1:3] == ["benchmarks/baselines/ci-check.json", check[-1]]
+    assert compare_time[1:3] == ["benchmarks/baselines/ci-time", str(Path(time[-1]).parent)]
+    assert compare_time[3:] == ["--metric", "ratio_to_primal"]
+    assert any(
+        line.startswith("for run in 1 2 3; do .venv/bin/adbench time") for line in ci_run_lines()
+    )
+    # The same suite as the workflow's: each of its adbench lines, the markdown summary aside.
+    workflow = [c[: c.index("--format")] if c[0] == "compare" else c for c in adbench_lines()]
+    assert sorted(map(tuple, commands)) == sorted(map(tuple, workflow))
+
+
+def test_ci_run_suite_lines_run_against_the_committed_baselines(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each adbench line of ``.ci/run`` run as written, on a small selection (one target, the
+    NumPy backends, one timing run), writing under a temporary results/ folder."""
+    from autodiff_bench.config import load_config
+    from autodiff_bench.model import load_document
+
+    monkeypatch.chdir(ROOT)
+    results = tmp_path / "results"
+    (results / "ci-time").mkdir(parents=True)
+    narrow = {
+        "check": ["-t", "cubic", "-b", "manual,finite,minigrad"],
+        "time": ["-t", "least_squares", "-b", "manual,minigrad", "--sizes", "10"],
+        # One fresh run on a busy test machine: only a gross break may fail this test.
+        "compare": ["--max-slowdown", "100"],
+    }
+    for args in ci_run_adbench_lines():
+        args = [a.replace("results/", f"{results}/").replace("$run", "1") for a in args]
+        if "--config" in args:
+            config = load_config(args[args.index("--config") + 1])
+            assert config.section(args[0]), f"{args[1:3]} has no [{args[0]}] section"
+        run = cli(*args, *narrow[args[0]])
+        assert run.code == 0, (args, run.out, run.err)
+        if args[0] == "compare":
+            assert "OK: no changes" in run.out or "OK: no regression" in run.out
+            assert "common check cells" in run.out or "common time cells" in run.out
+        else:
+            doc = load_document(args[args.index("--output") + 1], args[0])
+            assert doc["results"] and {r["status"] for r in doc["results"]} == {"pass"}
 
 
 def test_the_workflow_installs_torchs_cpu_build_before_adbench() -> None:

@@ -7,6 +7,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autodiff_bench import backends
@@ -307,12 +308,13 @@ def test_jax_warm_calls_are_each_synchronised() -> None:
 
     backend = backends.parse_backend("jax").create()
     backend.ensure_loaded()
-    calls = {"sync": 0}
+    calls = {"sync": 0, "ready": 0}
     real = backend.synchronize
 
     def counting(value):
         calls["sync"] += 1
-        return real(value)
+        real(value)
+        calls["ready"] += all(leaf.is_ready() for leaf in backend.jax.tree_util.tree_leaves(value))
 
     backend.synchronize = counting  # type: ignore[method-assign]
     cell = Cell("least_squares", 8, "grad", "jax", "jit")
@@ -343,5 +345,50 @@ def test_jax_warm_calls_are_each_synchronised() -> None:
         },
     )
     assert record.status == "pass"
-    # Every timed call (cold, calibration, samples) went through block_until_ready.
+    # Every timed call (cold, calibration, samples) went through synchronize, and came out
+    # of it computed.
     assert calls["sync"] >= 1 + record.samples * record.loops
+    assert calls["ready"] == calls["sync"]
+
+
+class _Pending:
+    """A stand-in for a device array: ready only once ``block_until_ready`` was called."""
+
+    def __init__(self) -> None:
+        self.ready = False
+
+    def block_until_ready(self) -> _Pending:
+        self.ready = True
+        return self
+
+
+@needs("jax")
+def test_jax_synchronize_blocks_on_every_leaf_of_the_value() -> None:
+    backend = backends.parse_backend("jax").create()
+    backend.ensure_loaded()
+    one, two, three = _Pending(), _Pending(), _Pending()
+    backend.synchronize(one)
+    assert one.ready
+    backend.synchronize({"grad": two, "aux": [three, 1.0]})  # a pytree, as a dict variable
+    assert two.ready and three.ready
+
+
+@needs("jax")
+def test_jax_synchronize_returns_only_once_the_computation_is_done() -> None:
+    backend = backends.parse_backend("jax").create()
+    backend.ensure_loaded()
+    jax, jnp = backend.jax, backend.xp
+
+    @jax.jit
+    def slow(a):  # ~50 ms on one core: far longer than dispatching it
+        return jax.lax.fori_loop(0, 12, lambda i, m: jnp.tanh(m @ a), a)
+
+    a = backend.asarray(np.random.default_rng(0).standard_normal((400, 400)) / 20)
+    backend.synchronize(slow(a))  # compile outside the check
+    for _ in range(3):
+        out = slow(a)  # asynchronous dispatch: returns before XLA has run
+        backend.synchronize(out)
+        assert out.is_ready()
+        tree = {"x": slow(a), "y": [slow(a)]}
+        backend.synchronize(tree)
+        assert tree["x"].is_ready() and tree["y"][0].is_ready()

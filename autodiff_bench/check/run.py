@@ -90,6 +90,8 @@ class CheckJob:
     backend_classes: dict[str, type[Backend]]
     target_modules: tuple[str, ...]
     cells: list[CheckCell]
+    #: The dtype of every value this worker compared, as the backend returned it.
+    compared_dtypes: dict[ValueKey, np.dtype] = field(default_factory=dict)
     _backends: dict[tuple[str, str], Backend | tuple[str, str]] = field(default_factory=dict)
     _points: dict[str, list[Point] | tuple[str, str]] = field(default_factory=dict)
 
@@ -152,6 +154,7 @@ class CheckJob:
             check_cell(self.plan, backend, target, cell.quantity, point, i, base, values)
             for i, point in enumerate(points)
         ]
+        self.compared_dtypes.update({k: v.dtype for k, v in values.items()})
         failing = {r.point for r in records if r.status == "fail"}
         return CellResult(records, {k: v for k, v in values.items() if k[2] in failing})
 
