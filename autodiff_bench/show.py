@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff_bench.backends import BackendUnavailable
+from autodiff_bench.backends import load_backend
 from autodiff_bench.check import CheckPlan, check_cell
 from autodiff_bench.model import FAILING
 from autodiff_bench.targets import Point, Target
@@ -60,13 +60,11 @@ def run_show(plan: CheckPlan, target: Target, point: Point) -> ShowResult:
     quantities = ["primal", *target.quantities]
     records = []
     for spec in plan.backends:
-        backend = spec.create(dtype=plan.dtype, device=plan.device)
-        try:
-            backend.ensure_loaded()
-        except Exception as exc:  # unavailable, or an import that crashed
-            status = "unavailable" if isinstance(exc, BackendUnavailable) else "error"
+        backend = load_backend(spec, plan.dtype, plan.device)
+        if isinstance(backend, tuple):  # unavailable, or an import that crashed
+            status, message = backend
             records += [
-                ShowRecord(q, spec.name, spec.mode, spec.label, status, message=str(exc))
+                ShowRecord(q, spec.name, spec.mode, spec.label, status, message=message)
                 for q in quantities
             ]
             continue

@@ -68,9 +68,23 @@ def test_a_bad_time_section_in_a_config_names_the_key(cli, tmp_path) -> None:
 def test_json_baseline_and_plot_in_one_run(cli, tmp_path) -> None:
     out, base, png = tmp_path / "t.json", tmp_path / "base.json", tmp_path / "s.png"
     run = cli(
-        "time", "-t", "cubic,least_squares", "-b", "manual,minigrad", "-n", "4,16", *FAST,
-        "-f", "json", "-o", str(out), "--save-baseline", str(base), "--plot", str(png),
-    )  # fmt: skip
+        "time",
+        "-t",
+        "cubic,least_squares",
+        "-b",
+        "manual,minigrad",
+        "-n",
+        "4,16",
+        *FAST,
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        "--save-baseline",
+        str(base),
+        "--plot",
+        str(png),
+    )
     assert run.code == 0, run.err
     doc = json.loads(out.read_text())
     assert doc["command"] == "time" and doc["schema_version"] == 1
@@ -183,28 +197,57 @@ def test_noisy_cells_are_marked_and_digits_trimmed() -> None:
     from autodiff_bench.render.time import cell_parts
 
     steady = TimeRecord(
-        "t", 4, "grad", "torch", "autograd", median_s=1.23456e-5, iqr_s=1e-9, samples=100,
-        cold_s=0.05, ratio_to_primal=3.04,
-    )  # fmt: skip
+        target="t",
+        size=4,
+        quantity="grad",
+        backend="torch",
+        mode="autograd",
+        median_s=1.23456e-5,
+        iqr_s=1e-9,
+        samples=100,
+        cold_s=0.05,
+        ratio_to_primal=3.04,
+    )
     median, ratio, cold, style = cell_parts(steady, 1e-6)
     assert (median, ratio, cold, style) == ("12.35", "×3.0", "cold 50 ms", "")
     noisy = TimeRecord(
-        "t", 4, "grad", "torch", "autograd", median_s=1.2e-5, iqr_s=3e-6, samples=10,
-        cold_s=1e-5, noisy=True,
-    )  # fmt: skip
+        target="t",
+        size=4,
+        quantity="grad",
+        backend="torch",
+        mode="autograd",
+        median_s=1.2e-5,
+        iqr_s=3e-6,
+        samples=10,
+        cold_s=1e-5,
+        noisy=True,
+    )
     median, _, _, style = cell_parts(noisy, 1e-6)
     assert median == "10 ±25%" and style == "yellow"
-    assert cell_parts(TimeRecord("t", 4, "grad", "x", "y", status="timeout"), 1)[0] == "timeout"
+    assert (
+        cell_parts(
+            TimeRecord(
+                target="t", size=4, quantity="grad", backend="x", mode="y", status="timeout"
+            ),
+            1,
+        )[0]
+        == "timeout"
+    )
 
 
 def test_highlight_lines_read_like_hyperfine() -> None:
     from autodiff_bench.render.time import highlight_line
 
     h = Highlight(
-        "least_squares", "grad", 1000,
+        "least_squares",
+        "grad",
+        1000,
         [("manual", 1e-5, False), ("jax", 2e-5, False), ("torch", 6.2e-5, True)],
-        fastest_autodiff="jax", runner_up="torch", speedup=3.1, autodiff_over_manual=2.0,
-    )  # fmt: skip
+        fastest_autodiff="jax",
+        runner_up="torch",
+        speedup=3.1,
+        autodiff_over_manual=2.0,
+    )
     assert highlight_line(h) == (
         "least_squares grad at n=1000: jax ran 3.1× faster than torch; "
         "manual was fastest (2.0× faster than jax) (noisy: torch)"
@@ -213,9 +256,13 @@ def test_highlight_lines_read_like_hyperfine() -> None:
                    fastest_autodiff="jax", autodiff_over_manual=0.98)  # fmt: skip
     assert highlight_line(h3).endswith("jax and manual were about as fast")
     h2 = Highlight(
-        "cubic", "d1", None, [("jax", 1e-5, False), ("manual", 1.5e-5, True)],
-        fastest_autodiff="jax", autodiff_over_manual=0.5,
-    )  # fmt: skip
+        "cubic",
+        "d1",
+        None,
+        [("jax", 1e-5, False), ("manual", 1.5e-5, True)],
+        fastest_autodiff="jax",
+        autodiff_over_manual=0.5,
+    )
     assert highlight_line(h2) == (
         "cubic d1: jax was the only autodiff backend measured; "
         "jax was fastest, 2.0× faster than manual (noisy: manual)"
@@ -230,11 +277,23 @@ def test_the_plot_has_labelled_axes_a_legend_and_a_panel_per_quantity(tmp_path, 
     from autodiff_bench.timing import TimeReport, add_ratios, fit_growth, resolve_time_plan
 
     plan = resolve_time_plan(
-        EMPTY, targets=["least_squares"], backends=["manual,minigrad"], quantities=["grad"],
+        EMPTY,
+        targets=["least_squares"],
+        backends=["manual,minigrad"],
+        quantities=["grad"],
         sizes=["10,100"],
-    )  # fmt: skip
+    )
     records = [
-        TimeRecord("least_squares", n, q, b, m, median_s=t * n, iqr_s=0.0, samples=5)
+        TimeRecord(
+            target="least_squares",
+            size=n,
+            quantity=q,
+            backend=b,
+            mode=m,
+            median_s=t * n,
+            iqr_s=0.0,
+            samples=5,
+        )
         for n in (10, 100)
         for q, t in (("primal", 1e-7), ("grad", 3e-7))
         for b, m in (("manual", "default"), ("minigrad", "default"))

@@ -155,7 +155,15 @@ def test_config_target_sizes_and_unknown_names(tmp_path: Path) -> None:
 
 def rec(quantity: str, backend: str, median: float, size: int | None = 10) -> TimeRecord:
     mode = backends.all_backends()[backend].modes[0]
-    return TimeRecord("t", size, quantity, backend, mode, median_s=median, samples=5)
+    return TimeRecord(
+        target="t",
+        size=size,
+        quantity=quantity,
+        backend=backend,
+        mode=mode,
+        median_s=median,
+        samples=5,
+    )
 
 
 def test_ratios_to_primal_and_to_manual() -> None:

@@ -178,8 +178,10 @@ def test_one_nan_or_inf_gradient_element_in_any_position_is_nonfinite(target: st
 
 def test_nonfinite_is_a_failing_status() -> None:
     assert "nonfinite" in FAILING
-    rec = CheckRecord("t", "d1", "minigrad", "default", "float64", "x=0", "nonfinite")
-    ok = CheckRecord("t", "d2", "minigrad", "default", "float64", "x=0", "pass")
+    rec = CheckRecord(
+        target="t", quantity="d1", backend="minigrad", point="x=0", status="nonfinite"
+    )
+    ok = CheckRecord(target="t", quantity="d2", backend="minigrad", point="x=0", status="pass")
     report = CheckReport(plan("cubic", "minigrad"), [ok, rec], [])
     assert report.failed and report.exit_code == 1
 
@@ -431,7 +433,11 @@ def test_cli_large_magnitude_target_passes_on_rtol(cli) -> None:
 
 def test_json_writer_turns_nan_and_inf_into_null_everywhere() -> None:
     rec = CheckRecord(
-        *["t", "grad", "minigrad", "default", "float64", "x=0", "nonfinite"],
+        target="t",
+        quantity="grad",
+        backend="minigrad",
+        point="x=0",
+        status="nonfinite",
         max_abs_error=math.inf,
         got=math.nan,
         ref=-math.inf,

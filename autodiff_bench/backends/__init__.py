@@ -117,6 +117,25 @@ class BackendSpec:
         return all_backends()[self.name](self.mode, dtype=dtype, device=device, threads=threads)
 
 
+#: Why a backend could not load: (``unavailable`` or ``error``, the message).
+LoadFailure = tuple[str, str]
+
+
+def load_backend(
+    spec: BackendSpec, dtype: str = "float64", device: str = "cpu", threads: int | None = None
+) -> Backend | LoadFailure:
+    """A loaded adapter, or why not: ``unavailable`` when the framework is missing here,
+    ``error`` when its import raised (that backend's problem only, never the run's)."""
+    adapter = spec.create(dtype=dtype, device=device, threads=threads)
+    try:
+        adapter.ensure_loaded()
+    except BackendUnavailable as exc:
+        return ("unavailable", str(exc))
+    except Exception as exc:
+        return ("error", f"{type(exc).__name__}: {exc}")
+    return adapter
+
+
 def parse_backend(text: str) -> BackendSpec:
     """``name`` or ``name:mode`` checked against the registry (UsageError otherwise)."""
     name, _, mode = text.strip().partition(":")
@@ -155,6 +174,7 @@ __all__ = [
     "QuantityUnsupported",
     "all_backends",
     "builtin_backends",
+    "load_backend",
     "parse_backend",
     "parse_backends",
     "quiet_native_stderr",

@@ -20,10 +20,10 @@ import numpy as np
 from autodiff_bench.backends import (
     Backend,
     BackendSpec,
-    BackendUnavailable,
     QuantityUnsupported,
     all_backends,
     builtin_backends,
+    load_backend,
     register_backend,
     shippable,
 )
@@ -113,14 +113,7 @@ class CheckJob:
         key = (cell.backend, cell.mode)
         if key not in self._backends:
             spec = BackendSpec(cell.backend, cell.mode)
-            adapter = spec.create(dtype=self.plan.dtype, device=self.plan.device)
-            try:
-                adapter.ensure_loaded()
-                self._backends[key] = adapter
-            except BackendUnavailable as exc:
-                self._backends[key] = ("unavailable", str(exc))
-            except Exception as exc:  # an import that crashes is this backend's problem only
-                self._backends[key] = ("error", f"{type(exc).__name__}: {exc}")
+            self._backends[key] = load_backend(spec, self.plan.dtype, self.plan.device)
         return self._backends[key]
 
     def points(self, target: Target) -> list[Point] | tuple[str, str]:

@@ -22,7 +22,6 @@ prints (``autodiff_bench.render.compare`` does).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 from autodiff_bench.compare.load import Run, index_runs, load_runs, pair_cells
 from autodiff_bench.compare.stats import measurement, slowdown_test
 from autodiff_bench.errors import UsageError, unknown_name
-from autodiff_bench.model import FAILING, CellKey, Record, worst_status
+from autodiff_bench.model import FAILING, Cell, CellKey, Record, key_of, worst_status
 
 #: What ``--metric`` may name: absolute seconds, or the machine-independent ratios.
 METRICS = ("median_s", "ratio_to_primal", "ratio_to_manual")
@@ -53,23 +52,16 @@ def _finite(value: Any) -> float | None:
     return None
 
 
-@dataclass
-class CellChange:
+@dataclass(kw_only=True)
+class CellChange(Cell):
     """One cell present in both files: its statuses, and for timing its metric values, the
     factor NEW/BASE, the noise and the significance test's outcome."""
 
-    target: str
-    quantity: str
-    backend: str
-    mode: str
-    dtype: str
-    size: int | None
-    device: str
-    point: str | None
-    kind: str  # one of KINDS
-    regression: bool
-    base_status: str
-    new_status: str
+    point: str | None = None
+    kind: str = "unchanged"  # one of KINDS
+    regression: bool = False
+    base_status: str = ""
+    new_status: str = ""
     metric: str | None = None
     base_value: float | None = None
     new_value: float | None = None
@@ -100,7 +92,7 @@ class CellChange:
     @property
     def key(self) -> CellKey:
         """The cell's identity."""
-        return CellKey(**{f.name: getattr(self, f.name) for f in dataclasses.fields(CellKey)})
+        return key_of(self, point=self.point, label=self.label)
 
 
 @dataclass(frozen=True)
@@ -185,7 +177,9 @@ def compare_cell(
     b_worst, n_worst = _worst(base), _worst(new)
     b_status, n_status = b_worst.status, n_worst.status
     change = CellChange(
-        **{f.name: getattr(key, f.name) for f in dataclasses.fields(CellKey)},
+        **key.cell_fields(),
+        point=key.point,
+        label=key.label,
         command=command,
         kind="unchanged",
         regression=False,

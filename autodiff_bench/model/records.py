@@ -33,21 +33,32 @@ def backend_label(backend: str, mode: str, default_mode: str | None = None) -> s
     return backend if mode in (default, "default", "") else f"{backend}:{mode}"
 
 
-@dataclass(frozen=True)
-class CellKey:
-    """What identifies one cell across runs and files."""
+@dataclass(kw_only=True)
+class Cell:
+    """The fields that identify a cell: the one place they are declared.  Records, cell
+    keys and the gate's verdicts all extend it."""
 
     target: str
     quantity: str
     backend: str
-    mode: str
-    dtype: str
-    device: str
+    mode: str = "default"
+    dtype: str = "float64"
     size: int | None = None
+    device: str = "cpu"
+
+    def cell_fields(self) -> dict[str, Any]:
+        """The identifying fields as a dict (to build another kind of cell from this one)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(Cell)}
+
+
+@dataclass(kw_only=True, unsafe_hash=True)
+class CellKey(Cell):
+    """What identifies one cell across runs and files (hashable: a dict key)."""
+
     #: Check records only: the point's label (``*`` for a backend that could not load).
     point: str | None = None
     #: The column heading (not part of the identity).
-    label: str = field(default="", compare=False)
+    label: str = field(default="", compare=False, hash=False)
 
     @property
     def text(self) -> str:
@@ -76,29 +87,29 @@ class CellKey:
         )
 
 
+def key_of(cell: Cell, point: str | None = None, label: str = "") -> CellKey:
+    """The key of any cell (a record, a verdict)."""
+    return CellKey(**cell.cell_fields(), point=point, label=label)
+
+
 R = TypeVar("R", bound="Record")
 
 
-class Record:
-    """What every record shares: its cell key, its label, and reading it back from a file.
-
-    The fields themselves are declared by each record class, in the order of its JSON."""
+@dataclass(kw_only=True)
+class Record(Cell):
+    """What every record has besides its cell: how it ended, its column heading and the
+    version of the backend that produced it.  Fields are keyword-only."""
 
     #: The ``command`` of the documents that hold this kind of record.
     command: ClassVar[str] = ""
     #: Fields a record read from a file must have.
     required: ClassVar[tuple[str, ...]] = ("target", "quantity", "backend", "status")
 
-    target: str
-    quantity: str
-    backend: str
-    mode: str
-    status: str
-    dtype: str
-    device: str
-    size: int | None
-    label: str
-    message: str
+    status: str = "pass"
+    message: str = ""
+    #: The column heading (``jax`` or ``jax:nojit``); derived from the mode when not given.
+    label: str = ""
+    backend_version: str | None = None
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -107,18 +118,7 @@ class Record:
     @property
     def key(self) -> CellKey:
         """This record's cell."""
-        point = getattr(self, "point", None)
-        return CellKey(
-            self.target,
-            self.quantity,
-            self.backend,
-            self.mode,
-            self.dtype,
-            self.device,
-            self.size,
-            None if point is None else str(point),
-            self.label,
-        )
+        return key_of(self, label=self.label)
 
     @classmethod
     def from_dict(cls: type[R], data: dict[str, Any], where: str = "") -> R:
@@ -135,27 +135,20 @@ class Record:
                 f"{where}has an unknown status {data.get('status')!r}",
                 f"statuses are {', '.join(STATUSES)}",
             )
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names and v is not None}
-        values.setdefault("mode", "default")
         size = data.get("size")
         values["size"] = size if isinstance(size, int) and not isinstance(size, bool) else None
         return cls(**values)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CheckRecord(Record):
     """One derivative at one point from one backend, compared with the closed form."""
 
     command: ClassVar[str] = "check"
 
-    target: str
-    quantity: str
-    backend: str
-    mode: str
-    dtype: str
-    point: str
-    status: str
+    point: str = ""
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     worst_index: list[int] | None = None
@@ -163,33 +156,23 @@ class CheckRecord(Record):
     ref: float | None = None
     mismatched: int = 0
     total: int = 0
-    message: str = ""
     rtol: float | None = None
     atol: float | None = None
-    size: int | None = None
-    device: str = "cpu"
     seconds: float | None = None
-    #: The column heading (``jax`` or ``jax:nojit``), set by the engine that knows the modes.
-    label: str = ""
-    backend_version: str | None = None
+
+    @property
+    def key(self) -> CellKey:
+        """This record's cell, its point included."""
+        return key_of(self, point=str(self.point), label=self.label)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TimeRecord(Record):
     """One timed cell: f itself (``quantity='primal'``), the manual derivative or a
     backend's derivative, at one size.  Times are seconds per call."""
 
     command: ClassVar[str] = "time"
-    required: ClassVar[tuple[str, ...]] = ("target", "quantity", "backend", "status")
 
-    target: str
-    size: int | None
-    quantity: str
-    backend: str
-    mode: str
-    dtype: str = "float64"
-    device: str = "cpu"
-    status: str = "pass"  # pass | unsupported | unavailable | error | timeout
     cold_s: float | None = None
     median_s: float | None = None
     iqr_s: float | None = None
@@ -203,10 +186,6 @@ class TimeRecord(Record):
     ratio_to_manual: float | None = None
     threads: int | None = None
     noisy: bool = False
-    message: str = ""
-    #: The column heading (``jax`` or ``jax:nojit``), set by the engine that knows the modes.
-    label: str = ""
-    backend_version: str | None = None
 
 
 #: Record classes by the command whose documents hold them.
@@ -218,10 +197,12 @@ __all__ = [
     "FAILING",
     "RECORD_TYPES",
     "STATUSES",
+    "Cell",
     "CellKey",
     "CheckRecord",
     "Record",
     "TimeRecord",
     "backend_label",
+    "key_of",
     "worst_status",
 ]

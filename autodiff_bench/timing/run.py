@@ -27,9 +27,9 @@ import numpy as np
 from autodiff_bench.backends import (
     Backend,
     BackendSpec,
-    BackendUnavailable,
     QuantityUnsupported,
     all_backends,
+    load_backend,
     register_backend,
     shippable,
 )
@@ -79,14 +79,12 @@ class TimeJob:
         if self.backend_class is not None and self.backend not in all_backends():
             register_backend(self.backend_class)
         for mode in dict.fromkeys(c.mode for c in self.cells):
-            b = BackendSpec(self.backend, mode).create(self.dtype, self.device, self.threads)
-            try:
-                b.ensure_loaded()
-                self._backends[mode] = b
-            except BackendUnavailable as exc:
-                self._load_errors[mode] = ("unavailable", str(exc))
-            except Exception as exc:  # an import that raises is this backend's problem only
-                self._load_errors[mode] = ("error", f"{type(exc).__name__}: {exc}")
+            spec = BackendSpec(self.backend, mode)
+            loaded = load_backend(spec, self.dtype, self.device, self.threads)
+            if isinstance(loaded, tuple):
+                self._load_errors[mode] = loaded
+            else:
+                self._backends[mode] = loaded
         cls = all_backends()[self.backend]
         info: dict[str, Any] = {
             "pid": os.getpid(),
