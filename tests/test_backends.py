@@ -16,6 +16,7 @@ from autodiff_bench.backends import (
     builtin_backends,
     parse_backend,
     parse_backends,
+    register_backend,
 )
 from autodiff_bench.correctness import Tolerances, compare_arrays
 from autodiff_bench.errors import UsageError
@@ -248,3 +249,14 @@ def test_tensorflow_noise_never_reaches_stderr() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "29.0"
     assert out.stderr == ""
+
+
+def test_register_backend_refuses_a_name_already_taken() -> None:
+    class Impostor(Backend):
+        name = "torch"
+
+    with pytest.raises(UsageError, match=r"that name is taken by .*TorchBackend"):
+        register_backend(Impostor)
+    assert all_backends()["torch"].__name__ == "TorchBackend"
+    # The same class again is no clash.
+    register_backend(all_backends()["minigrad"])

@@ -122,6 +122,8 @@ def test_wrong_closed_form_points_at_the_worst_element(cli) -> None:
         (["check", "--config", "no/such.toml"], "does not exist"),
         (["check", "--targets-file", "no/such.py"], "does not exist"),
         (["check", "--jobs", "0"], "--jobs must be 1 or more"),
+        (["check", "--timeout", "0"], "--timeout must be a positive number"),
+        (["check", "--timeout", "nan"], "--timeout must be a positive number"),
         (["check", "--seed", "-1"], "--seed must be 0 or more"),
         (["show", "cubic", "--seed", "-5"], "--seed must be 0 or more"),
         (["time", "--seed", "-1"], "--seed must be 0 or more"),
