@@ -8,6 +8,7 @@ and ``hvp`` are compositions of those, written once here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import importlib.util
 import os
@@ -110,10 +111,9 @@ class Backend:
     def version(cls) -> str | None:
         """The installed version, from package metadata (no import)."""
         for dist in cls.distributions:
-            try:
-                return importlib.metadata.version(dist)
-            except importlib.metadata.PackageNotFoundError:
-                continue
+            found = distribution_version(dist)
+            if found is not None:
+                return found
         return None
 
     # ---- life cycle -----------------------------------------------------------------------
@@ -246,6 +246,16 @@ class Backend:
             value = call()
             self.synchronize(value)
         return self.to_numpy(value)
+
+
+@functools.cache
+def distribution_version(dist: str) -> str | None:
+    """An installed distribution's version, looked up once per process (each look-up scans
+    the package metadata on ``sys.path``: milliseconds that every record would pay)."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ carries its own column label and backend version."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -19,6 +20,36 @@ FAILING = frozenset({"fail", "nonfinite", "timeout", "error"})
 def worst_status(statuses: list[str]) -> str:
     """The worst of several statuses (``pass`` if empty)."""
     return max(statuses, key=STATUSES.index, default="pass")
+
+
+#: IQR/median above which a measurement is flagged noisy (``torch.utils.benchmark`` uses 10%).
+NOISY_IQR = 0.10
+
+#: z·1.25/1.349 ≈ 1.57: the box-plot notch, a ~95% confidence half-width of the median per
+#: unit of IQR/√n (McGill, Tukey & Larsen 1978) — robust to the slow outliers timings have.
+NOTCH = 1.57
+
+
+def relative_iqr(iqr: float | None, median: float | None) -> float:
+    """IQR/median (0 when either is missing or the median is 0)."""
+    if not iqr or not median:
+        return 0.0
+    return iqr / median
+
+
+def median_halfwidth(iqr: float, samples: int) -> float:
+    """~95% confidence half-width of a median from the IQR of ``samples`` values (the notch)."""
+    return NOTCH * iqr / math.sqrt(max(samples, 1))
+
+
+def significant_figures(median: float | None, iqr: float | None, samples: int) -> int:
+    """How many digits of ``median`` the noise supports (1 to 4), as in torch's
+    ``Measurement.significant_figures``: the order of magnitude of median / its uncertainty."""
+    if not median or median <= 0:
+        return 1
+    # A floor on the uncertainty: the timer and loop overhead never allow more than 4 digits.
+    half = max(median_halfwidth(iqr or 0.0, samples), median * 1e-4)
+    return min(max(math.floor(math.log10(median / half)), 1), 4)
 
 
 #: Each registered backend's default mode, filled in by the backend registry as it registers
@@ -186,6 +217,16 @@ class TimeRecord(Record):
     ratio_to_manual: float | None = None
     threads: int | None = None
     noisy: bool = False
+
+    @property
+    def relative_iqr(self) -> float:
+        """IQR/median of the samples (0 when unknown)."""
+        return relative_iqr(self.iqr_s, self.median_s)
+
+    @property
+    def significant_figures(self) -> int:
+        """How many digits of the median its noise supports (1 to 4)."""
+        return significant_figures(self.median_s, self.iqr_s, self.samples)
 
 
 #: Record classes by the command whose documents hold them.

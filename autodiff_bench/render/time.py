@@ -15,10 +15,10 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff_bench.model import TimeRecord
+from autodiff_bench.model.records import NOISY_IQR
 from autodiff_bench.render.base import Renderer
 from autodiff_bench.render.common import markdown_table, pick_unit, plural, trim
 from autodiff_bench.timing import Highlight, TimeReport
-from autodiff_bench.timing.harness import NOISY_IQR, relative_iqr, significant_figures
 
 _STATUS_TEXT = {"unsupported": "—", "unavailable": "n/a", "error": "error", "timeout": "timeout"}
 _STATUS_STYLE = {
@@ -50,10 +50,10 @@ def cell_parts(record: TimeRecord | None, scale: float) -> tuple[str, str, str, 
     if record.status != "pass" or record.median_s is None:
         text = _STATUS_TEXT.get(record.status, record.status)
         return text, "", "", _STATUS_STYLE.get(record.status, "")
-    digits = significant_figures(record.median_s, record.iqr_s, record.samples)
+    digits = record.significant_figures
     median = trim(record.median_s / scale, digits)
     if record.noisy:
-        median += f" ±{relative_iqr(record.iqr_s, record.median_s):.0%}"
+        median += f" ±{record.relative_iqr:.0%}"
     ratio = "" if record.quantity == "primal" else _ratio(record.ratio_to_primal)
     cold = f"cold {human_seconds(record.cold_s)}"
     return median, ratio, cold, "yellow" if record.noisy else ""

@@ -28,15 +28,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autodiff_bench.model.records import (
+    NOISY_IQR,
+    median_halfwidth,
+    relative_iqr,
+    significant_figures,
+)
+
 #: A sample should last at least this many timer ticks, so rounding to the tick is < 0.1%.
 RESOLUTION_FACTOR = 1000
-#: IQR/median above which a measurement is flagged noisy (``torch.utils.benchmark`` uses 10%).
-NOISY_IQR = 0.10
 #: Fewest samples before the spread is trusted to decide that sampling may stop early.
 SETTLE_MIN_SAMPLES = 10
-#: z·1.25/1.349 ≈ 1.57: the box-plot notch, a ~95% confidence half-width of the median per
-#: unit of IQR/√n (McGill, Tukey & Larsen 1978) — robust to the slow outliers timings have.
-NOTCH = 1.57
 
 Clock = Callable[[], int]
 Call = Callable[[], Any]
@@ -118,28 +120,6 @@ def quantile(values: Sequence[float], q: float) -> float:
     lo = math.floor(pos)
     hi = min(lo + 1, len(s) - 1)
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-def relative_iqr(iqr: float | None, median: float | None) -> float:
-    """IQR/median (0 when either is missing or the median is 0)."""
-    if not iqr or not median:
-        return 0.0
-    return iqr / median
-
-
-def median_halfwidth(iqr: float, samples: int) -> float:
-    """~95% confidence half-width of a median from the IQR of ``samples`` values (the notch)."""
-    return NOTCH * iqr / math.sqrt(max(samples, 1))
-
-
-def significant_figures(median: float | None, iqr: float | None, samples: int) -> int:
-    """How many digits of ``median`` the noise supports (1 to 4), as in torch's
-    ``Measurement.significant_figures``: the order of magnitude of median / its uncertainty."""
-    if not median or median <= 0:
-        return 1
-    # A floor on the uncertainty: the timer and loop overhead never allow more than 4 digits.
-    half = max(median_halfwidth(iqr or 0.0, samples), median * 1e-4)
-    return min(max(math.floor(math.log10(median / half)), 1), 4)
 
 
 @functools.lru_cache(maxsize=1)
