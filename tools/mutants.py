@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import json
 import os
 import re
@@ -33,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +44,10 @@ DEFAULT_TIMEOUT_S = 600.0
 PYTEST_ARGS = ("-x", "-q", "-rfE", "-m", "not slow", "-p", "no:cacheprovider")
 #: Left out of every mutant's run: it checks this list against the (now mutated) source.
 IGNORED_TESTS = ("tests/test_mutants.py",)
+#: The pytest runs under way (each in a session of its own), killed on Ctrl-C.
+_RUNNING: set[subprocess.Popen[str]] = set()
+_LOCK = threading.Lock()
+_STOP = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -350,6 +356,8 @@ def run_suite(
     """Copy ``root``, plant ``mutant`` (None: the baseline) and run the tests in the copy."""
     name = mutant.name if mutant else "baseline"
     start = time.monotonic()
+    if _STOP.is_set():
+        return Outcome(name, "skipped", 0.0)
     with tempfile.TemporaryDirectory(prefix=f"mutant-{name}-") as tmp:
         copy = Path(tmp)
         copy_tree(root, copy)
@@ -368,13 +376,20 @@ def run_suite(
             text=True,
             start_new_session=True,
         )
+        with _LOCK:
+            _RUNNING.add(proc)
+            if _STOP.is_set():
+                _kill(proc)
         try:
             output, _ = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill(proc)
             output, _ = proc.communicate()
             status = "timeout" if mutant else "fail"
             return Outcome(name, status, time.monotonic() - start, None, None, output[-2000:])
+        finally:
+            with _LOCK:
+                _RUNNING.discard(proc)
     seconds = time.monotonic() - start
     code = proc.returncode
     if mutant is None:
@@ -382,6 +397,12 @@ def run_suite(
     else:
         status = "survived" if code == 0 else "caught"
     return Outcome(name, status, seconds, first_failure(output), code, output[-2000:])
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """Kill a pytest run and every process it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def format_line(o: Outcome) -> str:
@@ -439,14 +460,24 @@ def main(argv: list[str] | None = None) -> int:
 
     jobs: list[Mutant | None] = [*([] if args.no_baseline else [None]), *mutants]
     outcomes: dict[str, Outcome] = {}
-    with cf.ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
-        futures = {
-            pool.submit(run_suite, args.root, m, args.timeout, args.pytest_args): m for m in jobs
-        }
+    pool = cf.ThreadPoolExecutor(max_workers=max(args.jobs, 1))
+    futures = [pool.submit(run_suite, args.root, m, args.timeout, args.pytest_args) for m in jobs]
+    try:
         for fut in cf.as_completed(futures):
             o = fut.result()
             outcomes[o.name] = o
             print(format_line(o), flush=True)
+    except KeyboardInterrupt:
+        for fut in futures:
+            fut.cancel()
+        with _LOCK:
+            _STOP.set()
+            for proc in list(_RUNNING):
+                _kill(proc)
+        pool.shutdown(wait=True)
+        print("interrupted", file=sys.stderr)
+        return 130
+    pool.shutdown()
 
     ordered = [outcomes[m.name] for m in mutants]
     caught = sum(o.status in ("caught", "timeout") for o in ordered)
