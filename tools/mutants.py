@@ -6,9 +6,12 @@ a temporary folder, the mutant is applied there, and the fast test suite runs in
 
     python -m pytest -x -q -rfE -m "not slow" -p no:cacheprovider
 
-A failing run means the mutant was *caught* (by the first failing test); a run past the
-timeout counts as caught too, but is reported apart; a passing run means it *survived*.
-The working tree is never modified.
+A failing run means the mutant was *caught* (by the first failing test), once that test
+has failed again when run alone in the same copy (if it passes alone, the outcome is
+*flaky*: a timing test that lost to a loaded machine proves nothing).  A run past the
+timeout counts as caught, reported apart; a passing run means the mutant *survived*.  The
+unmutated suite runs first as the baseline (it must pass).  The working tree is never
+modified.
 
 Usage::
 
@@ -331,8 +334,9 @@ class Outcome:
     """What the test suite did with one mutant (``baseline`` for the unmutated code)."""
 
     name: str
-    #: ``caught``, ``timeout`` (caught by the timeout), ``survived``, or for the baseline
-    #: ``pass`` / ``fail``.
+    #: ``caught``, ``timeout`` (caught by the timeout), ``survived``, ``flaky`` (the test that
+    #: failed passed when run again alone: undecided), or for the baseline ``pass``, ``fail``
+    #: or ``flaky``.
     status: str
     seconds: float
     #: The first failing (or erroring) test id, when pytest named one.
@@ -350,10 +354,47 @@ def first_failure(output: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _pytest(copy: Path, args: list[str], timeout_s: float) -> tuple[int | None, str]:
+    """Run pytest in ``copy`` (importing the copy); its exit code (None: timed out) and
+    output."""
+    cmd = [sys.executable, "-m", "pytest", *args]
+    env = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1")
+    # A session of its own, so a timeout (or Ctrl-C) kills pytest's subprocesses too.
+    proc = subprocess.Popen(
+        cmd,
+        cwd=copy,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    with _LOCK:
+        _RUNNING.add(proc)
+        if _STOP.is_set():
+            _kill(proc)
+    try:
+        output, _ = proc.communicate(timeout=timeout_s)
+        return proc.returncode, output
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        return None, proc.communicate()[0]
+    finally:
+        with _LOCK:
+            _RUNNING.discard(proc)
+
+
 def run_suite(
-    root: Path, mutant: Mutant | None, timeout_s: float, pytest_args: list[str]
+    root: Path,
+    mutant: Mutant | None,
+    timeout_s: float,
+    pytest_args: list[str],
+    confirm: bool = True,
 ) -> Outcome:
-    """Copy ``root``, plant ``mutant`` (None: the baseline) and run the tests in the copy."""
+    """Copy ``root``, plant ``mutant`` (None: the baseline) and run the tests in the copy.
+
+    With ``confirm``, the test that failed first runs again on its own: when it then passes,
+    the failure was load or chance, not the mutant, and the outcome is ``flaky``."""
     name = mutant.name if mutant else "baseline"
     start = time.monotonic()
     if _STOP.is_set():
@@ -364,39 +405,19 @@ def run_suite(
         if mutant:
             apply_mutant(copy, mutant)
         ignores = [f"--ignore={t}" for t in IGNORED_TESTS]
-        cmd = [sys.executable, "-m", "pytest", *PYTEST_ARGS, *ignores, *pytest_args]
-        env = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1")
-        # A session of its own, so a timeout kills pytest's subprocesses too.
-        proc = subprocess.Popen(
-            cmd,
-            cwd=copy,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        with _LOCK:
-            _RUNNING.add(proc)
-            if _STOP.is_set():
-                _kill(proc)
-        try:
-            output, _ = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            output, _ = proc.communicate()
+        code, output = _pytest(copy, [*PYTEST_ARGS, *ignores, *pytest_args], timeout_s)
+        failed = first_failure(output)
+        if code is None:
             status = "timeout" if mutant else "fail"
-            return Outcome(name, status, time.monotonic() - start, None, None, output[-2000:])
-        finally:
-            with _LOCK:
-                _RUNNING.discard(proc)
-    seconds = time.monotonic() - start
-    code = proc.returncode
-    if mutant is None:
-        status = "pass" if code == 0 else "fail"
-    else:
-        status = "survived" if code == 0 else "caught"
-    return Outcome(name, status, seconds, first_failure(output), code, output[-2000:])
+        elif code == 0:
+            status = "survived" if mutant else "pass"
+        else:
+            status = "caught" if mutant else "fail"
+            if confirm and failed and not _STOP.is_set():
+                again, _ = _pytest(copy, ["-q", "-p", "no:cacheprovider", failed], timeout_s)
+                if again == 0:
+                    status = "flaky"
+    return Outcome(name, status, time.monotonic() - start, failed, code, output[-2000:])
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
@@ -414,8 +435,8 @@ def format_line(o: Outcome) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the mutants; exit 0 when every one was caught, 1 when some survived, 2 on a
-    stale mutant list or a failing baseline."""
+    """Run the mutants; exit 0 when every one was caught, 1 when some survived (or were
+    undecided), 2 on a stale mutant list or a failing baseline."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", metavar="NAME", help="run just this mutant")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
@@ -431,6 +452,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-baseline",
         action="store_true",
         help="skip the run of the unmutated suite (which must pass)",
+    )
+    parser.add_argument(
+        "--no-confirm",
+        action="store_true",
+        help="do not re-run the catching test alone to tell a catch from a flaky test",
     )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -461,7 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     jobs: list[Mutant | None] = [*([] if args.no_baseline else [None]), *mutants]
     outcomes: dict[str, Outcome] = {}
     pool = cf.ThreadPoolExecutor(max_workers=max(args.jobs, 1))
-    futures = [pool.submit(run_suite, args.root, m, args.timeout, args.pytest_args) for m in jobs]
+    confirm = not args.no_confirm
+    futures = [
+        pool.submit(run_suite, args.root, m, args.timeout, args.pytest_args, confirm) for m in jobs
+    ]
     try:
         for fut in cf.as_completed(futures):
             o = fut.result()
@@ -483,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     caught = sum(o.status in ("caught", "timeout") for o in ordered)
     timeouts = sum(o.status == "timeout" for o in ordered)
     survived = [o.name for o in ordered if o.status == "survived"]
+    flaky = [o.name for o in ordered if o.status == "flaky"]
     pct = 100.0 * caught / len(ordered) if ordered else 100.0
     print()
     for o in ordered:
@@ -491,8 +521,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ncaught {caught} of {len(ordered)} ({pct:.0f}%){by_timeout}")
     if survived:
         print(f"survived: {', '.join(survived)}")
+    if flaky:
+        print(
+            f"undecided (the failing test passed alone; run again with --only): {', '.join(flaky)}"
+        )
     baseline = outcomes.get("baseline")
-    if baseline and baseline.status != "pass":
+    if baseline and baseline.status == "flaky":
+        print(f"the unmutated suite failed once at {baseline.caught_by}, which passed alone")
+    elif baseline and baseline.status != "pass":
         print(f"the unmutated suite fails ({baseline.caught_by}): the score means nothing")
     if args.json:
         doc = {
@@ -503,9 +539,9 @@ def main(argv: list[str] | None = None) -> int:
             "mutants": [{**asdict(o), **asdict(m)} for o, m in zip(ordered, mutants, strict=True)],
         }
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    if baseline and baseline.status != "pass":
+    if baseline and baseline.status == "fail":
         return 2
-    return 1 if survived else 0
+    return 1 if survived or flaky else 0
 
 
 if __name__ == "__main__":
