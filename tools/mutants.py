@@ -466,6 +466,10 @@ def main(argv: list[str] | None = None) -> int:
         help="the rest of the line goes to pytest",
     )
     args = parser.parse_args(argv)
+    # A shell starts a background job with SIGINT ignored, and pytest and the processes it
+    # starts would inherit that: the tests that interrupt a real adbench would fail.  A
+    # handled signal is reset to the default in every child.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     stale = stale_mutants(args.root)
     if stale:
