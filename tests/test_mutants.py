@@ -33,7 +33,7 @@ def test_mutant_names_are_unique() -> None:
 
 
 def test_apply_mutant_changes_only_the_copy(tmp_path: Path) -> None:
-    m = next(x for x in mutants.MUTANTS if x.name == "report-nan-in-json")
+    m = next(x for x in mutants.MUTANTS if x.name == "model-nan-in-json")
     src = ROOT / m.path
     before = src.read_text(encoding="utf-8")
     dest = tmp_path / m.path
