@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,8 @@ SCHEMA_VERSION = 1
 
 def environment(threads: int | None = None) -> dict[str, Any]:
     """Where and with what a run happened: Python, platform, CPU, threads, versions, git."""
+    import platform  # imported here: `adbench list` should not pay for it
+
     from autodiff_bench import __version__
     from autodiff_bench.backends import all_backends
 
@@ -57,6 +56,8 @@ def _dist_version(dist: str) -> str | None:
 
 
 def _cpu_name() -> str:
+    import platform
+
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -68,6 +69,8 @@ def _cpu_name() -> str:
 
 def _git_revision() -> str | None:
     """The revision of the adbench source tree, when it is a git checkout."""
+    import subprocess
+
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
@@ -91,6 +94,8 @@ def make_document(
     **extra: Any,
 ) -> dict[str, Any]:
     """The versioned top-level JSON object for a run."""
+    from datetime import UTC, datetime
+
     return {
         "schema_version": SCHEMA_VERSION,
         "command": command,
