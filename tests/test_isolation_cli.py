@@ -112,3 +112,47 @@ def test_time_a_hanging_backend_times_out_and_the_others_are_measured() -> None:
     assert hung[8, "grad"]["status"] == "timeout"
     assert hung[16, "grad"]["status"] == "timeout"
     assert hung[16, "grad"]["message"] == "not run: grad of least_squares timed out at n=8"
+
+
+def test_check_ctrl_c_keeps_what_was_checked_in_a_partial_json(tmp_path) -> None:
+    import signal
+
+    marker, out = tmp_path / "hanging", tmp_path / "check.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            str(ROOT),
+            *CHECK,
+            "-b",
+            "manual,sleeper",
+            "-o",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "NO_COLOR": "1", "ADBENCH_TEST_HANG_MARKER": str(marker)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the sleeper never started"
+        time.sleep(8)  # manual's worker runs beside it: time to finish its six cells
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert not out.exists()  # a partial run never takes the complete file's name
+    doc = json.loads((tmp_path / "check.partial.json").read_text())
+    assert doc["interrupted"] is True
+    # What finished is kept; the sleeper's cells, stopped in flight, are not invented.
+    manual = [r for r in doc["results"] if r["backend"] == "manual"]
+    assert manual and {r["status"] for r in manual} == {"pass"}
+    assert not [r for r in doc["results"] if r["backend"] == "sleeper"]
+    assert "check.partial.json" in err
+    assert err.splitlines()[-2].startswith("INTERRUPTED")

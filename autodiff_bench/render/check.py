@@ -57,6 +57,15 @@ def cell_summary(records: list[CheckRecord]) -> tuple[str, str]:
 
 def summary_line(report: CheckReport) -> str:
     """One line a person wants: did everything pass, and what was run."""
+    verdict = _verdict(report)
+    if report.interrupted:
+        done = len({(r.target, r.quantity, r.label) for r in report.records})
+        planned = len(report.rows()) * len(report.columns())
+        return f"INTERRUPTED after {done} of {planned} cells: {verdict}"
+    return verdict
+
+
+def _verdict(report: CheckReport) -> str:
     counts = report.counts()
     total = sum(counts.values())
     shape = (
