@@ -312,7 +312,7 @@ def test_jax_compile_lands_in_cold_not_in_the_warm_median() -> None:
 @needs("jax")
 def test_jax_warm_calls_are_each_synchronised() -> None:
     from autodiff_bench.targets import get_target
-    from autodiff_bench.timing import Cell, HarnessSettings, TimeJob, time_cell
+    from autodiff_bench.timing import HarnessSettings, TimeCell, TimeJob, time_cell
 
     backend = backends.parse_backend("jax").create()
     backend.ensure_loaded()
@@ -325,7 +325,7 @@ def test_jax_warm_calls_are_each_synchronised() -> None:
         calls["ready"] += all(leaf.is_ready() for leaf in backend.jax.tree_util.tree_leaves(value))
 
     backend.synchronize = counting  # type: ignore[method-assign]
-    cell = Cell("least_squares", 8, "grad", "jax", "jit")
+    cell = TimeCell(target="least_squares", size=8, quantity="grad", backend="jax", mode="jit")
     job = TimeJob(
         backend="jax",
         backend_class=type(backend),

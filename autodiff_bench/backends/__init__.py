@@ -117,6 +117,12 @@ class BackendSpec:
         return all_backends()[self.name](self.mode, dtype=dtype, device=device, threads=threads)
 
 
+def version_of(name: str) -> str | None:
+    """The installed version of a registered backend's framework (None if unknown)."""
+    cls = all_backends().get(name)
+    return None if cls is None else cls.version()
+
+
 #: Why a backend could not load: (``unavailable`` or ``error``, the message).
 LoadFailure = tuple[str, str]
 
@@ -180,4 +186,5 @@ __all__ = [
     "quiet_native_stderr",
     "register_backend",
     "shippable",
+    "version_of",
 ]

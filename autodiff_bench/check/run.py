@@ -26,11 +26,12 @@ from autodiff_bench.backends import (
     load_backend,
     register_backend,
     shippable,
+    version_of,
 )
 from autodiff_bench.check.plan import CheckPlan
 from autodiff_bench.check.report import CheckReport, Suspect
 from autodiff_bench.correctness import arrays_agree, compare_arrays
-from autodiff_bench.model import CheckRecord
+from autodiff_bench.model import Cell, CheckRecord
 from autodiff_bench.quantities import derivative_order
 from autodiff_bench.targets import (
     Point,
@@ -50,15 +51,11 @@ HANG_FANOUT = 8
 ValueKey = tuple[str, str, str, str]
 
 
-@dataclass(frozen=True)
-class CheckCell:
+@dataclass(kw_only=True, unsafe_hash=True)
+class CheckCell(Cell):
     """One table cell: ``quantity`` of ``target`` from one backend in one mode."""
 
-    backend: str
-    mode: str
-    label: str
-    target: str
-    quantity: str
+    label: str = ""
 
 
 @dataclass
@@ -73,7 +70,15 @@ class CellResult:
 def plan_cells(plan: CheckPlan) -> list[CheckCell]:
     """Every cell of ``plan`` in table order (backend, target, quantity)."""
     return [
-        CheckCell(spec.name, spec.mode, spec.label, t.name, q)
+        CheckCell(
+            target=t.name,
+            quantity=q,
+            backend=spec.name,
+            mode=spec.mode,
+            label=spec.label,
+            dtype=plan.dtype,
+            device=plan.device,
+        )
         for spec in plan.backends
         for t in plan.targets
         for q in plan.quantities_of(t)
@@ -153,18 +158,10 @@ class CheckJob:
 
 
 def record_fields(plan: CheckPlan, cell: CheckCell) -> dict[str, Any]:
-    """The fields every record of a cell shares."""
-    cls = all_backends().get(cell.backend)
-    return dict(
-        target=cell.target,
-        quantity=cell.quantity,
-        backend=cell.backend,
-        mode=cell.mode,
-        label=cell.label,
-        backend_version=None if cls is None else cls.version(),
-        dtype=plan.dtype,
-        device=plan.device,
-    )
+    """The fields every record of a cell shares (its size is the point's, set per point)."""
+    fields = cell.cell_fields()
+    del fields["size"]
+    return dict(**fields, label=cell.label, backend_version=version_of(cell.backend))
 
 
 class _Collector:

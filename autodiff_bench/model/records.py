@@ -92,10 +92,9 @@ class CellKey(Cell):
     label: str = field(default="", compare=False, hash=False)
 
     @property
-    def text(self) -> str:
-        """``least_squares grad [jax:nojit] float64 n=10 at random#1``."""
-        parts = [self.target, self.quantity, f"[{self.label or f'{self.backend}:{self.mode}'}]"]
-        parts.append(self.dtype)
+    def where(self) -> str:
+        """``float64 cuda n=10 at random#1``: the dtype, device, size and point."""
+        parts = [self.dtype]
         if self.device != "cpu":
             parts.append(self.device)
         if self.size is not None:
@@ -103,6 +102,12 @@ class CellKey(Cell):
         if self.point is not None:
             parts.append(f"at {self.point}")
         return " ".join(parts)
+
+    @property
+    def text(self) -> str:
+        """``least_squares grad [jax:nojit] float64 n=10 at random#1``."""
+        label = self.label or f"{self.backend}:{self.mode}"
+        return f"{self.target} {self.quantity} [{label}] {self.where}"
 
     def sort_key(self) -> tuple[Any, ...]:
         """A total order (None sorts first)."""

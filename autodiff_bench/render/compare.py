@@ -97,14 +97,7 @@ def _value(
 
 
 def _cell_text(c: CellChange) -> str:
-    parts = [c.dtype]
-    if c.device != "cpu":
-        parts.append(c.device)
-    if c.size is not None:
-        parts.append(f"n={c.size}")
-    if c.point is not None:
-        parts.append(f"at {c.point}")
-    return " ".join(parts)
+    return c.key.where
 
 
 def _test_text(c: CellChange) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from autodiff_bench.backends import BackendSpec, all_backends, parse_backends
 from autodiff_bench.config import ConfigFile, pick
 from autodiff_bench.errors import UsageError, unknown_name
+from autodiff_bench.model import Cell
 from autodiff_bench.quantities import QUANTITIES
 from autodiff_bench.selection import resolve_common, resolve_targets, split_names
 from autodiff_bench.targets import Target, all_targets, check_size
@@ -29,15 +30,9 @@ REFERENCE = "manual"
 # ---- the plan ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Cell:
+@dataclass(kw_only=True, unsafe_hash=True)
+class TimeCell(Cell):
     """One timed cell: a quantity of a target at a size, from one backend in one mode."""
-
-    target: str
-    size: int | None
-    quantity: str
-    backend: str
-    mode: str
 
 
 @dataclass(frozen=True)
@@ -70,10 +65,18 @@ class TimePlan:
             return [None]
         return list(self.target_sizes.get(target.name, self.sizes))
 
-    def cells(self) -> list[Cell]:
+    def cells(self) -> list[TimeCell]:
         """Every cell, in table order: target, size, quantity, backend."""
         return [
-            Cell(t.name, n, q, b.name, b.mode)
+            TimeCell(
+                target=t.name,
+                size=n,
+                quantity=q,
+                backend=b.name,
+                mode=b.mode,
+                dtype=self.dtype,
+                device=self.device,
+            )
             for t in self.targets
             for n in self.sizes_of(t)
             for q in self.quantities_of(t)

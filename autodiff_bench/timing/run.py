@@ -32,6 +32,7 @@ from autodiff_bench.backends import (
     load_backend,
     register_backend,
     shippable,
+    version_of,
 )
 from autodiff_bench.model import TimeRecord
 from autodiff_bench.targets import (
@@ -43,7 +44,7 @@ from autodiff_bench.targets import (
     registering_modules,
 )
 from autodiff_bench.timing.harness import HarnessSettings, measure
-from autodiff_bench.timing.plan import Cell, TimePlan
+from autodiff_bench.timing.plan import TimeCell, TimePlan
 from autodiff_bench.timing.report import TimeReport, add_ratios, fit_growth
 from autodiff_bench.workers import Lane, supervise
 
@@ -57,7 +58,7 @@ class TimeJob:
 
     backend: str
     backend_class: type[Backend] | None
-    cells: list[Cell]
+    cells: list[TimeCell]
     labels: dict[str, str]
     dtype: str
     device: str
@@ -101,7 +102,7 @@ class TimeJob:
     def run(self, index: int) -> dict[str, Any]:
         """Time one cell; its record as a dict (it pickles smaller and safer)."""
         cell = self.cells[index]
-        base = record_fields(cell, self.labels, self.dtype, self.device, self.threads)
+        base = record_fields(cell, self.labels, self.threads)
         if cell.mode in self._load_errors:
             status, message = self._load_errors[cell.mode]
             return asdict(TimeRecord(**base, status=status, message=message))
@@ -113,21 +114,12 @@ class TimeJob:
         return asdict(time_cell(backend, targets[cell.target], cell, self, base))
 
 
-def record_fields(
-    cell: Cell, labels: dict[str, str], dtype: str, device: str, threads: int
-) -> dict[str, Any]:
+def record_fields(cell: TimeCell, labels: dict[str, str], threads: int) -> dict[str, Any]:
     """The fields every record of a cell has."""
-    cls = all_backends().get(cell.backend)
     return dict(
-        target=cell.target,
-        size=cell.size,
-        quantity=cell.quantity,
-        backend=cell.backend,
-        mode=cell.mode,
+        **cell.cell_fields(),
         label=labels.get(cell.mode, ""),
-        backend_version=None if cls is None else cls.version(),
-        dtype=dtype,
-        device=device,
+        backend_version=version_of(cell.backend),
         threads=threads,
     )
 
@@ -146,9 +138,9 @@ class _Collector:
         self.labels = labels
         self.on_record = on_record
         self.on_stage = on_stage
-        self.got: dict[Cell, TimeRecord] = {}
+        self.got: dict[TimeCell, TimeRecord] = {}
 
-    def add(self, cell: Cell, record: TimeRecord) -> None:
+    def add(self, cell: TimeCell, record: TimeRecord) -> None:
         self.got[cell] = record
         if self.on_record:
             self.on_record(record)
@@ -164,7 +156,7 @@ class _Collector:
 
     def failure(self, cell: Any, status: str, message: str) -> None:
         plan = self.plan
-        base = record_fields(cell, self.labels[cell.backend], plan.dtype, plan.device, plan.threads)
+        base = record_fields(cell, self.labels[cell.backend], plan.threads)
         self.add(cell, TimeRecord(**base, status=status, message=message))
 
     def surely_fails(self, failed: Any, other: Any) -> bool:
@@ -196,7 +188,7 @@ def run_time(
     """
     start = time.perf_counter()
     cells = plan.cells()
-    by_backend: dict[str, list[Cell]] = {}
+    by_backend: dict[str, list[TimeCell]] = {}
     for c in cells:
         by_backend.setdefault(c.backend, []).append(c)
     labels = {
@@ -251,7 +243,7 @@ def sample_point(target: Target, size: int | None, seed: int) -> Point:
 
 
 def time_cell(
-    backend: Backend, target: Target, cell: Cell, job: Any, base: dict[str, Any]
+    backend: Backend, target: Target, cell: TimeCell, job: Any, base: dict[str, Any]
 ) -> TimeRecord:
     """Prepare one cell (inputs converted before any clock) and measure it."""
     point = sample_point(target, cell.size, job.seed)
