@@ -91,8 +91,8 @@ def check(
         typer.Option(
             "--jobs",
             "-j",
-            help="Backends checked at once, each in its own process "
-            "(default: the number of CPUs; 1 runs everything in this process).",
+            help="Frameworks checked at once, each in its own worker process "
+            "(default: the number of CPUs).",
         ),
     ] = None,
     timeout: Annotated[
