@@ -39,6 +39,8 @@ from typing import Any, Protocol
 #: Importing a framework is not a cell: it gets at least this long (TensorFlow takes seconds,
 #: more when other frameworks import beside it on two cores).
 LOAD_TIMEOUT_S = 60.0
+#: How often the parent looks for a worker that died while something else holds its pipe.
+POLL_S = 0.5
 #: How long a dying worker gets to be reaped before its exit code is read.
 REAP_S = 5.0
 #: Set to see the frameworks' own log lines (they go to a per-worker log file otherwise).
@@ -120,6 +122,8 @@ class _Worker:
     current: int | None = None  # None while the framework loads
     done: int = 0
     finished: bool = False
+    #: Why the parent stopped reading this worker (a result it could not unpickle).
+    broken: str | None = None
 
 
 def supervise(
@@ -183,8 +187,10 @@ def supervise(
                     Lane(lane.name, cells, lane.make_job, lane.env, fanned=True)
                     for cells in groups.values()
                 )
+            elif lane.fanned:  # a fanned-out part stays within the fan-out's own cap
+                fan_queue.insert(0, Lane(lane.name, rest, lane.make_job, lane.env, True))
             else:
-                queue.insert(0, Lane(lane.name, rest, lane.make_job, lane.env, lane.fanned))
+                queue.insert(0, Lane(lane.name, rest, lane.make_job, lane.env))
 
         def fail_all(worker: _Worker, status: str, message: str) -> None:
             for cell in worker.cells[worker.done :]:
@@ -194,14 +200,17 @@ def supervise(
             fill()
             while active:
                 soonest = min(w.deadline for w in active)
-                ready = wait([w.reader for w in active], max(soonest - _now(), 0.0))
-                for worker in [w for w in active if w.reader in ready]:
+                # At most POLL_S between looks: a helper process the worker forked holds
+                # the pipe (and the sentinel) open after the worker itself died, so a death
+                # is also seen by asking for the worker's exit status.
+                wait([w.reader for w in active], min(max(soonest - _now(), 0.0), POLL_S))
+                for worker in active:
                     _drain(worker, handler, out, cell_timeout_s)
                     if worker.finished:
                         continue
-                    if not _alive_reader(worker):
+                    if not _alive_reader(worker) or not worker.proc.is_alive():
                         worker.proc.join(REAP_S)
-                        why = _death(worker.proc, worker.log_path)
+                        why = worker.broken or _death(worker.proc, worker.log_path)
                         name = worker.lane.name
                         if worker.current is None:
                             fail_all(worker, "error", f"{name} worker died while loading: {why}")
@@ -249,6 +258,10 @@ def _drain(worker: _Worker, handler: Handler, out: Supervision, cell_timeout_s: 
                 return
             msg = worker.reader.recv()
         except (EOFError, OSError):
+            worker.reader.close()
+            return
+        except Exception as exc:  # a result this process cannot unpickle, say
+            worker.broken = f"its result could not be read: {type(exc).__name__}: {exc}"
             worker.reader.close()
             return
         kind = msg[0]
@@ -311,13 +324,20 @@ def _start_conditions(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def _stop(proc: Any) -> None:
-    """Terminate a worker (then kill it if it ignores that) and reap it."""
+    """Terminate a worker and every process it started (its own process group), killing
+    what ignores that, and reap it: no helper of a framework outlives its cell."""
+    if proc.pid is None:
+        return
     if proc.is_alive():
-        proc.terminate()
+        _signal_group(proc.pid, signal.SIGTERM)
         proc.join(2)
-        if proc.is_alive():
-            proc.kill()
-            proc.join(2)
+    _signal_group(proc.pid, signal.SIGKILL)
+    proc.join(2)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
 
 
 def _death(proc: Any, log_path: str) -> str:
@@ -359,6 +379,9 @@ def _child_main(
 ) -> None:
     """A worker process: load, then run each cell and send its result back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # belt and braces: inherited ignored
+    # A process group of its own, so that stopping the worker stops its helpers too.
+    with contextlib.suppress(OSError):
+        os.setsid()
     if not show_logs:
         # Framework chatter (and any crash report) goes to a log the parent reads on a death.
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

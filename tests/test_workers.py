@@ -34,6 +34,14 @@ class ScriptJob:
             time.sleep(1000)
         if word == "exit":
             os._exit(7)
+        if word == "forkabort":  # a helper process holds the pipe open after the abort
+            helper = os.fork()
+            if helper == 0:
+                time.sleep(1000)
+                os._exit(0)
+            with open(os.environ["ADBENCH_TEST_HELPER_PID"], "w") as fh:
+                fh.write(str(helper))
+            os.abort()
         return int(word.split(":")[1])
 
 
@@ -172,3 +180,34 @@ def test_lanes_run_in_parallel_and_keep_their_own_results() -> None:
     )
     assert rec.results == {"ok:1": 1, "ok:3": 3, "ok:4": 4}
     assert rec.failures["abort"][0] == "error"
+
+
+def test_a_death_is_seen_at_once_even_when_a_helper_holds_the_pipe(tmp_path) -> None:
+    rec = Recorder()
+    pid_file = tmp_path / "helper.pid"
+    t0 = time.monotonic()
+    supervise(
+        [lane(["forkabort", "ok:2"], ADBENCH_TEST_HELPER_PID=str(pid_file))],
+        rec,
+        cell_timeout_s=30,
+    )
+    assert time.monotonic() - t0 < 20  # not the 30 s deadline
+    status, message = rec.failures["forkabort"]
+    assert status == "error" and "SIGABRT" in message
+    assert rec.results == {"ok:2": 2}
+    # The helper went with its worker: nothing of a cell outlives it.
+    helper = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(helper):
+        time.sleep(0.05)
+    assert not _alive(helper)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie waiting for init to reap it is gone in every way that matters.
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().split(")")[-1].split()[0] != "Z"

@@ -111,6 +111,9 @@ class CheckJob:
             if name not in known:
                 register_backend(cls)
         self.plan = replace(self.plan, targets=[get_target(n) for n in self.target_names])
+        # Import the frameworks now: the import has the load deadline, not a cell's.
+        for cell in self.cells:
+            self.backend(cell)
         return {"pid": os.getpid()}
 
     def backend(self, cell: CheckCell) -> Backend | tuple[str, str]:
