@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -115,7 +116,6 @@ def test_time_a_hanging_backend_times_out_and_the_others_are_measured() -> None:
 
 
 def test_check_ctrl_c_keeps_what_was_checked_in_a_partial_json(tmp_path) -> None:
-    import signal
 
     marker, out = tmp_path / "hanging", tmp_path / "check.json"
     proc = subprocess.Popen(
@@ -135,6 +135,9 @@ def test_check_ctrl_c_keeps_what_was_checked_in_a_partial_json(tmp_path) -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C must reach it even when this suite runs as a background job (which
+        # starts with SIGINT ignored, and a child inherits that).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
