@@ -400,3 +400,39 @@ def test_jax_synchronize_returns_only_once_the_computation_is_done() -> None:
         tree = {"x": slow(a), "y": [slow(a)]}
         backend.synchronize(tree)
         assert tree["x"].is_ready() and tree["y"][0].is_ready()
+
+
+def test_a_sampler_that_raises_is_that_cells_error() -> None:
+    from autodiff_bench.targets import Target
+    from autodiff_bench.timing import HarnessSettings, TimeCell, TimeJob, time_cell
+
+    def broken(rng, size):
+        raise RuntimeError("no data for this size")
+
+    target = Target(
+        name="broken_sampler",
+        formula="sum(x)",
+        f=lambda xp, x, p: xp.sum(x),
+        closed_forms={"grad": lambda x, p: np.ones_like(x)},
+        sample=broken,
+    )
+    backend = backends.parse_backend("manual").create()
+    backend.ensure_loaded()
+    cell = TimeCell(target="broken_sampler", size=4, quantity="grad", backend="manual")
+    job = TimeJob(
+        backend="manual",
+        backend_class=None,
+        cells=[cell],
+        labels={},
+        dtype="float64",
+        device="cpu",
+        threads=1,
+        seed=0,
+        harness=HarnessSettings(budget_s=0.01, min_samples=3),
+        targets_files=(),
+        target_modules=(),
+    )
+    base = {"target": "broken_sampler", "size": 4, "quantity": "grad", "backend": "manual"}
+    record = time_cell(backend, target, cell, job, base)
+    assert record.status == "error"
+    assert record.message == "the sampler raised RuntimeError: no data for this size"

@@ -246,7 +246,11 @@ def time_cell(
     backend: Backend, target: Target, cell: TimeCell, job: Any, base: dict[str, Any]
 ) -> TimeRecord:
     """Prepare one cell (inputs converted before any clock) and measure it."""
-    point = sample_point(target, cell.size, job.seed)
+    try:  # a user's sampler may raise: that is this cell's error, not the worker's death
+        point = sample_point(target, cell.size, job.seed)
+    except Exception as exc:
+        message = f"the sampler raised {type(exc).__name__}: {exc}"
+        return TimeRecord(**base, status="error", message=message)
     v = direction(job.seed, target.name, 0, point.x.shape) if cell.quantity == "hvp" else None
     try:
         call = backend.prepare(target, cell.quantity, point, v)
