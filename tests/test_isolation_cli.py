@@ -18,7 +18,10 @@ pytestmark = pytest.mark.slow
 
 #: Registers the misbehaving backends (as a plugin would), then runs adbench.
 SCRIPT = (
-    "import sys\n"
+    "import signal, sys\n"
+    # Ctrl-C must reach it even when this suite runs as a background job (which starts
+    # with SIGINT ignored, and a child inherits that).
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
     "sys.path.insert(0, sys.argv[1])\n"
     "from autodiff_bench.backends import register_backend\n"
     "from tests.misbehaving_backends import AbortingBackend, SleepingBackend\n"
@@ -135,9 +138,6 @@ def test_check_ctrl_c_keeps_what_was_checked_in_a_partial_json(tmp_path) -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # Ctrl-C must reach it even when this suite runs as a background job (which
-        # starts with SIGINT ignored, and a child inherits that).
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60

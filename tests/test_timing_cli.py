@@ -132,7 +132,10 @@ def test_ctrl_c_keeps_what_was_measured_in_a_partial_json(tmp_path: Path) -> Non
     """A real process, a real SIGINT, while the fake backend hangs on its grad."""
     marker, out = tmp_path / "hanging", tmp_path / "t.json"
     script = (
-        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import signal, sys; sys.path.insert(0, sys.argv[1])\n"
+        # Ctrl-C must reach it even when this suite runs as a background job (which starts
+        # with SIGINT ignored, and a child inherits that).
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from autodiff_bench.backends import register_backend\n"
         "from tests.test_timing_fakes import FakeBackend\n"
         "register_backend(FakeBackend)\n"
@@ -147,9 +150,6 @@ def test_ctrl_c_keeps_what_was_measured_in_a_partial_json(tmp_path: Path) -> Non
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # Ctrl-C must reach it even when this suite runs as a background job (which
-        # starts with SIGINT ignored, and a child inherits that).
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
