@@ -3,6 +3,7 @@ seed, dtype and device (command line over config over defaults, each validated).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from autodiff_bench.config import pick
@@ -67,3 +68,10 @@ def resolve_common(
     if plan_device not in DEVICES:
         raise unknown_name("device", plan_device, DEVICES)
     return plan_seed, plan_dtype, plan_device
+
+
+def positive_number(name: str, value: float, hint: str) -> float:
+    """``value`` if it is a finite number above 0 (UsageError naming ``name`` otherwise)."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise UsageError(f"{name} must be a positive number, not {value}", hint)
+    return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +10,7 @@ from autodiff_bench.config import ConfigFile, pick
 from autodiff_bench.correctness import DTYPES, Tolerances
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.selection import (
+    positive_number,
     resolve_common,
     resolve_quantities,
     resolve_targets,
@@ -120,11 +120,9 @@ def resolve_check_plan(
     for name in required:
         if name.partition(":")[0] not in known:
             raise unknown_name("backend", name, known)
-    plan_timeout = pick(timeout, sec, "timeout", DEFAULT_TIMEOUT_S)
-    if not (isinstance(plan_timeout, (int, float)) and math.isfinite(plan_timeout)) or (
-        plan_timeout <= 0
-    ):
-        raise UsageError(f"--timeout must be a positive number, not {plan_timeout}", "try 60")
+    plan_timeout = positive_number(
+        "--timeout", pick(timeout, sec, "timeout", DEFAULT_TIMEOUT_S), "try --timeout 60"
+    )
     return CheckPlan(
         timeout_s=float(plan_timeout),
         targets=plan_targets,

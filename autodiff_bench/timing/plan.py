@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,7 +12,12 @@ from autodiff_bench.config import ConfigFile, pick
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.model import Cell
 from autodiff_bench.quantities import QUANTITIES
-from autodiff_bench.selection import resolve_common, resolve_targets, split_names
+from autodiff_bench.selection import (
+    positive_number,
+    resolve_common,
+    resolve_targets,
+    split_names,
+)
 from autodiff_bench.targets import Target, all_targets, check_size
 from autodiff_bench.timing.harness import HarnessSettings
 
@@ -153,12 +157,6 @@ def check_sizes_fit(
             check_size(n, [t], with_hessian, option="--sizes")
 
 
-def _positive(name: str, value: float, hint: str) -> float:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise UsageError(f"{name} must be a positive number, not {value}", hint)
-    return value
-
-
 def resolve_time_plan(
     config: ConfigFile,
     *,
@@ -222,8 +220,10 @@ def resolve_time_plan(
     if plan_threads <= 0:
         raise UsageError(f"--threads must be 1 or more, not {plan_threads}", "try --threads 1")
     d = DEFAULT_HARNESS
-    plan_budget = _positive("--budget", pick(budget, sec, "budget", d.budget_s), "try --budget 0.2")
-    plan_timeout = _positive(
+    plan_budget = positive_number(
+        "--budget", pick(budget, sec, "budget", d.budget_s), "try --budget 0.2"
+    )
+    plan_timeout = positive_number(
         "--timeout", pick(timeout, sec, "timeout", DEFAULT_TIMEOUT_S), "try --timeout 60"
     )
     n_min = pick(min_samples, sec, "min_samples", d.min_samples)
