@@ -48,10 +48,12 @@ def backend_for(spec: str, dtype: str) -> Backend:
 
 #: (backend, target, quantity) whose float32 result comes back as float64: HIPS autograd's
 #: own vjp rules widen — its ``mean`` divides by a float64 count, and its ``trace`` gradient is
-#: built from a float64 identity.  Everything else must return the dtype it was asked for.
+#: built from a float64 identity (so is the forward tangent of that gradient, the hvp).
+#: Everything else must return the dtype it was asked for.
 WIDENS_FLOAT32 = frozenset(
     {
         ("autograd", "trace_axb", "grad"),
+        ("autograd", "trace_axb", "hvp"),
         ("autograd", "linreg_mse", "grad"),
         ("autograd", "linreg_mse", "hessian"),
         ("autograd", "linreg_mse", "hvp"),

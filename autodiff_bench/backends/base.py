@@ -2,7 +2,10 @@
 
 Following HIPS autograd's ``differential_operators``, an adapter supplies only ``grad`` and
 ``jacobian`` (plus conversion, compilation and synchronisation); ``d1``..``d4``, ``hessian``
-and ``hvp`` are compositions of those, written once here.
+and ``hvp`` are compositions of those, written once here.  An adapter whose framework has a
+faster idiom for one quantity (a vectorised Hessian, forward-over-reverse products)
+overrides that quantity's hook, :meth:`Backend.hessian` or :meth:`Backend.hvp`, and nothing
+else.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ class Backend:
     install_hint: ClassVar[str] = ""
     #: One line for ``adbench list backends``.
     description: ClassVar[str] = ""
+    #: What each mode computes each quantity with (``adbench list backends`` shows it);
+    #: a mode without an entry is described by ``description`` alone.
+    mode_descriptions: ClassVar[dict[str, str]] = {}
     #: Whether derivatives come from automatic differentiation (closed forms and finite
     #: differences do not; they never vote in the "closed form is suspect" diagnosis).
     is_autodiff: ClassVar[bool] = True
@@ -101,6 +107,18 @@ class Backend:
         from autodiff_bench.model.records import backend_label
 
         return backend_label(self.name, self.mode, self.modes[0])
+
+    @classmethod
+    def summary(cls) -> str:
+        """``description`` followed by one line per described mode, ``mode: what it computes
+        each quantity with`` (the default mode marked): what ``adbench list backends`` shows."""
+        lines = [cls.description]
+        for mode in cls.modes:
+            text = cls.mode_descriptions.get(mode)
+            if text:
+                marker = " (default)" if mode == cls.modes[0] and len(cls.modes) > 1 else ""
+                lines.append(f"{mode}{marker}: {text}")
+        return "\n".join(line for line in lines if line)
 
     @classmethod
     def is_available(cls) -> bool:
@@ -176,11 +194,30 @@ class Backend:
 
     # ---- composition (written once) -------------------------------------------------------
 
-    def derivative(self, f: Fn, quantity: str) -> Fn:
-        """``quantity`` of ``f`` built from :meth:`grad` and :meth:`jacobian`.
+    def hessian(self, f: Fn) -> Fn:
+        """``x, *rest -> ∂²f/∂x²`` for scalar ``f``: the jacobian of the gradient.
 
-        ``dN``: grad applied N times (scalar x); ``hessian``: jacobian of grad;
-        ``hvp``: grad of ⟨grad f, v⟩ (reverse over reverse), taking ``(x, v, *rest)``.
+        Adapters override it where their framework has a faster composition."""
+        return self.jacobian(self.grad(f, create_graph=True), create_graph=False)
+
+    def hvp(self, f: Fn) -> Fn:
+        """``x, v, *rest -> (∂²f/∂x²) v``: the gradient of ⟨grad f, v⟩ (reverse over reverse).
+
+        Adapters override it where their framework has a faster composition."""
+        xp = self.xp
+        inner = self.grad(f, create_graph=True)
+
+        def directional(x: Any, v: Any, *rest: Any) -> Any:
+            return xp.sum(inner(x, *rest) * v)
+
+        return self.grad(directional, create_graph=False)
+
+    def derivative(self, f: Fn, quantity: str) -> Fn:
+        """``quantity`` of ``f`` built from :meth:`grad`, :meth:`hessian` and :meth:`hvp`.
+
+        ``dN``: grad applied N times (scalar x); ``hessian`` and ``hvp`` as their hooks
+        compose them (by default from :meth:`grad` and :meth:`jacobian`); ``hvp`` takes
+        ``(x, v, *rest)``.
         """
         if quantity == "primal":
             return f
@@ -192,16 +229,9 @@ class Backend:
                 g = self.grad(g, create_graph=level < n)
             return g
         if quantity == "hessian":
-            return self.jacobian(self.grad(f, create_graph=True), create_graph=False)
+            return self.hessian(f)
         if quantity == "hvp":
-            xp = self.xp
-            inner = self.grad(f, create_graph=True)
-
-            def directional(x: Any, v: Any, *rest: Any) -> Any:
-                return xp.sum(inner(x, *rest) * v)
-
-            outer = self.grad(directional, create_graph=False)
-            return outer
+            return self.hvp(f)
         raise QuantityUnsupported(f"{self.label} cannot compute '{quantity}'")
 
     def prepare(

@@ -1,9 +1,16 @@
-"""``tensorflow``: nested ``tf.GradientTape``; mode ``function`` wraps it in tf.function."""
+"""``tensorflow``: nested ``tf.GradientTape`` inside ``tf.function`` (the default mode).
+
+Measured on a CPU, one thread: inside ``tf.function`` a gradient costs a third of an eager
+one, ``tape.jacobian`` (vectorised with pfor) 3–5× less than its while-loop form
+(``experimental_use_pfor=False``), and a Hessian-vector product by nested tapes (reverse over
+reverse) as little as or less than ``tf.autodiff.ForwardAccumulator`` over a tape.  Mode
+``eager`` runs op by op (Hessians row by row); ``xla`` compiles with ``jit_compile=True``.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -57,11 +64,19 @@ class TensorFlowBackend(Backend):
     """TensorFlow: a GradientTape per level, nested for higher orders."""
 
     name = "tensorflow"
-    modes = ("eager", "function")
+    modes = ("function", "eager", "xla")
     module = "tensorflow"
     distributions = ("tensorflow", "tensorflow-cpu", "tensorflow-macos")
     install_hint = "pip install 'adbench[tensorflow]'"
-    description = "nested tf.GradientTape; :function = inside tf.function"
+    description = "TensorFlow: nested tf.GradientTape; tape.jacobian (pfor) for Hessians"
+    mode_descriptions: ClassVar[dict[str, str]] = {
+        "function": "inside tf.function: grad: tape.gradient; hessian: tape.jacobian of the "
+        "gradient (vectorised, pfor); hvp: nested tapes (reverse over reverse)",
+        "eager": "op by op, no tf.function: grad: tape.gradient; hessian: one "
+        "tape.gradient per row of the gradient (a Python loop); hvp: nested tapes",
+        "xla": "as function, compiled by XLA: tf.function(jit_compile=True); compile time "
+        "in the cold call",
+    }
     devices = ("cpu", "cuda")
 
     @classmethod
@@ -118,10 +133,16 @@ class TensorFlowBackend(Backend):
             self.tf.test.experimental.sync_devices()
 
     def compile(self, fn: Fn) -> Fn:
-        """tf.function in mode ``function``; eager otherwise."""
-        if self.mode == "function":
-            return self.tf.function(fn, reduce_retracing=True)
-        return fn
+        """tf.function (with ``jit_compile=True`` in mode ``xla``); unchanged in ``eager``.
+
+        tf.function may relax shapes to trace once for points of several sizes; XLA needs
+        static shapes (a gradient of ``trace`` reads one as a constant), so ``xla`` traces
+        and compiles per shape, as ``jax.jit`` does."""
+        if self.mode == "eager":
+            return fn
+        if self.mode == "xla":
+            return self.tf.function(fn, jit_compile=True)
+        return self.tf.function(fn, reduce_retracing=True)
 
     def grad(self, f: Fn, create_graph: bool) -> Fn:
         """One tape; an enclosing tape records this gradient, so levels nest."""

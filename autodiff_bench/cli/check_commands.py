@@ -56,14 +56,14 @@ def list_command(
             table.add_row(t.name, t.formula, " ".join(t.quantities), t.description)
         console.print(table)
     if what in ("backends", "all"):
-        table = Table(title="backends", title_justify="left")
-        for col in ("id", "modes", "version", "status", "what"):
+        table = Table(title="backends", title_justify="left", show_lines=True)
+        for col in ("id", "modes", "version", "status", "what (per mode: the API per quantity)"):
             table.add_column(col)
         for name, cls in all_backends().items():
             available = cls.is_available()
             version = cls.version() or ("builtin" if cls.module is None else "—")
             status = "available" if available else f"unavailable: {cls.install_hint}"
-            table.add_row(name, ", ".join(cls.modes), version, status, cls.description)
+            table.add_row(name, ", ".join(cls.modes), version, status, cls.summary())
         for name, reason in BROKEN_PLUGINS.items():
             table.add_row(name, "—", "—", f"unavailable: plugin {reason}", "a broken plugin")
         console.print(table)
