@@ -197,16 +197,33 @@ class TorchBackend(Backend):
 
     def hvp(self, f: Fn) -> Fn:
         """Mode ``func``: ``torch.func.jvp`` of ``torch.func.grad`` (forward over reverse);
-        otherwise the gradient of ⟨grad f, v⟩ (reverse over reverse)."""
-        if self.mode != "func":
+        ``compile``: the gradient of ⟨grad f, v⟩ by torch.func; otherwise reverse over
+        reverse by ``torch.autograd.grad``, ``v`` passed as the second call's
+        ``grad_outputs`` (no product and sum recorded on the graph)."""
+        torch = self.torch
+        func = torch.func
+        if self.mode == "compile":
             return super().hvp(f)
-        func = self.torch.func
-        g = func.grad(f)
+        if self.mode == "func":
+            g = func.grad(f)
 
-        def hvp(x: Any, v: Any, *rest: Any) -> Any:
-            return func.jvp(lambda y: g(y, *rest), (x,), (v,))[1]
+            def forward_over_reverse(x: Any, v: Any, *rest: Any) -> Any:
+                return func.jvp(lambda y: g(y, *rest), (x,), (v,))[1]
 
-        return hvp
+            return forward_over_reverse
+
+        def reverse_over_reverse(x: Any, v: Any, *rest: Any) -> Any:
+            x = x.detach().requires_grad_(True)
+            y = f(x, *rest)
+            if not y.requires_grad:  # f does not depend on x
+                return torch.zeros_like(x)
+            (gx,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True)
+            if gx is None or not gx.requires_grad:  # f is at most linear in x
+                return torch.zeros_like(x)
+            (hv,) = torch.autograd.grad(gx, x, v, allow_unused=True)
+            return torch.zeros_like(x) if hv is None else hv
+
+        return reverse_over_reverse
 
 
 def _cxx_compiler() -> str | None:
