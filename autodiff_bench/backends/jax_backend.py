@@ -29,7 +29,8 @@ class JaxBackend(Backend):
     mode_descriptions: ClassVar[dict[str, str]] = {
         "jit": "jax.jit of: grad: jax.grad; hessian: jax.jacrev(jax.grad) (vmap); "
         "hvp: jax.grad of <grad, v> (reverse over reverse)",
-        "nojit": "the same transformations op by op, without jax.jit",
+        "nojit": "op by op, without jax.jit: grad: jax.grad; hessian: jax.jacrev(jax.grad); "
+        "hvp: jax.grad of <grad, v>",
     }
     devices = ("cpu", "cuda")
 

@@ -74,8 +74,8 @@ class TensorFlowBackend(Backend):
         "gradient (vectorised, pfor); hvp: nested tapes (reverse over reverse)",
         "eager": "op by op, no tf.function: grad: tape.gradient; hessian: one "
         "tape.gradient per row of the gradient (a Python loop); hvp: nested tapes",
-        "xla": "as function, compiled by XLA: tf.function(jit_compile=True); compile time "
-        "in the cold call",
+        "xla": "tf.function(jit_compile=True), compiled by XLA: grad: tape.gradient; "
+        "hessian: tape.jacobian (pfor); hvp: nested tapes; compile time in the cold call",
     }
     devices = ("cpu", "cuda")
 

@@ -77,8 +77,9 @@ class TorchBackend(Backend):
         "func": "torch.func as documented: grad: torch.func.grad; hessian: "
         "torch.func.hessian (jacfwd over jacrev); hvp: torch.func.jvp of torch.func.grad "
         "(forward over reverse)",
-        "autograd": "torch.autograd.grad only: one call per Hessian row (a Python loop); "
-        "hvp: reverse over reverse",
+        "autograd": "torch.autograd.grad only: grad: torch.autograd.grad; hessian: one "
+        "torch.autograd.grad per row of the gradient (a Python loop); hvp: "
+        "torch.autograd.grad twice (reverse over reverse)",
         "compile": "torch.compile of the torch.func compositions: grad: torch.func.grad; "
         "hessian: jacrev(grad); hvp: grad of <grad, v>; compile time in the cold call",
     }
@@ -139,8 +140,11 @@ class TorchBackend(Backend):
             try:
                 return compiled(*args)
             except torch._dynamo.exc.BackendCompilerFailed as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                raise RuntimeError(f"torch.compile failed here: {first[:200]}") from exc
+                inner = getattr(exc, "inner_exception", exc)
+                first = (str(inner).strip().splitlines() or [""])[0][:200]
+                raise RuntimeError(
+                    f"torch.compile failed here: {type(inner).__name__}: {first}"
+                ) from exc
 
         return run
 
