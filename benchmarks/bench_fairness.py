@@ -233,6 +233,17 @@ def interleaved(
     return samples
 
 
+def inputs(backend: Any, point: Any, v: Any) -> tuple[Any, Any, Any]:
+    """``x``, ``v`` and the params as fresh arrays of the backend's framework (copied first:
+    NumPy backends' ``asarray`` keeps the array it is given)."""
+    import numpy as np
+
+    def fresh(a: Any) -> Any:
+        return backend.asarray(np.array(a, copy=True))
+
+    return fresh(point.x), fresh(v), {k: fresh(a) for k, a in point.params.items()}
+
+
 def run_worker(name: str, targets: list[str], sizes: list[int], budget: float) -> None:
     """Time every cell of one backend and print one JSON line per cell."""
     import numpy as np
@@ -247,21 +258,24 @@ def run_worker(name: str, targets: list[str], sizes: list[int], budget: float) -
         print(json.dumps({"backend": name, "skipped": f"{backend[0]}: {backend[1]}"}), flush=True)
         return
     xp = backend.xp
+    # The hand-written calls are built per idiom and cell: keep the traced functions of the
+    # spare builds from piling up in TensorFlow's and JAX's caches.
     for tname in targets:
         target = get_target(tname)
         for n in sizes:
             point = target.sample(np.random.default_rng(0), n).astype("float64")
             v_np = direction(0, tname, 0, point.x.shape).astype("float64")
-            x = backend.asarray(point.x)
-            v = backend.asarray(v_np)
-            params = {k: backend.asarray(a) for k, a in point.params.items()}
 
             def f(x: Any, params: Any, target: Any = target) -> Any:
                 return target.f(xp, x, params)
 
             for q in QUANTITIES:
                 calls = {"adbench": backend.prepare(target, q, point, v_np if q == "hvp" else None)}
-                calls |= HAND[name](q, f, x, v, params)
+                # Every call gets its own copy of the inputs, as adbench's has: calls that
+                # shared one would find it in the cache after each other (at n = 1000, A is
+                # 8 MB), and the one with its own copy would pay the misses alone.
+                for label in HAND[name](q, f, *inputs(backend, point, v_np)):
+                    calls[label] = HAND[name](q, f, *inputs(backend, point, v_np))[label]
                 samples = interleaved(calls, backend.synchronize, budget)
                 medians = {label: quantile(s, 0.5) for label, s in samples.items()}
                 hand = {label: t for label, t in medians.items() if label != "adbench"}

@@ -2,8 +2,8 @@
 
 HIPS autograd has no vectorising map: its own ``autograd.jacobian`` and ``autograd.hessian``
 take one vector-Jacobian product per row, so the Hessian here is ``jacobian(grad(f))``
-(measured 1.1–1.9× faster than ``autograd.hessian``, jacobian of jacobian).  The
-Hessian-vector product is forward over reverse, ``make_jvp(grad(f))``: 1.3–2× faster than
+(measured mostly 1.2–1.9× faster than ``autograd.hessian``, jacobian of jacobian).  The
+Hessian-vector product is forward over reverse, ``make_jvp(grad(f))``: 1.1–1.9× faster than
 ``autograd.hessian_vector_product`` (reverse over reverse) on a CPU.
 """
 

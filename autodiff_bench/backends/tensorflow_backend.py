@@ -1,7 +1,7 @@
 """``tensorflow``: nested ``tf.GradientTape`` inside ``tf.function`` (the default mode).
 
-Measured on a CPU, one thread: inside ``tf.function`` a gradient costs a third of an eager
-one, ``tape.jacobian`` (vectorised with pfor) 3–5× less than its while-loop form
+Measured on a CPU, one thread: inside ``tf.function`` a gradient costs a half to a sixth of
+an eager one, ``tape.jacobian`` (vectorised with pfor) 3–5× less than its while-loop form
 (``experimental_use_pfor=False``), and a Hessian-vector product by nested tapes (reverse over
 reverse) as little as or less than ``tf.autodiff.ForwardAccumulator`` over a tape.  Mode
 ``eager`` runs op by op (Hessians row by row); ``xla`` compiles with ``jit_compile=True``.
