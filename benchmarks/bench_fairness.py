@@ -12,8 +12,9 @@ write it.  Where the framework has two idioms for a quantity (``torch.func.hessi
 ``torch.func.jacrev(torch.func.grad(f))``, forward or reverse over reverse), both are timed
 and adbench is compared with the faster: the ratio then also says whether adbench picked the
 right idiom.  Same inputs, float64, the same ``f`` (the target's, on the framework's array
-namespace).  The calls are timed in turns, one block of about a millisecond each, the order
-rotating, so machine noise hits all of them alike; the first (compiling) call is left out.
+namespace).  The calls are timed in turns, one block of about a millisecond each, in every
+order in turn, so machine noise hits all of them alike; the first (compiling) call is left
+out.  Each call has its own copy of the inputs, as adbench's call has.
 
 Each row shows adbench's median, the fastest hand-written idiom's median and the ratio
 adbench/hand-written: the median of the per-turn ratios (the two blocks of one turn ran back
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import subprocess
@@ -199,7 +201,9 @@ def interleaved(
     calls: dict[str, Call], sync: Callable[[Any], None], budget_s: float
 ) -> dict[str, list[float]]:
     """Samples (seconds per call) of every call, taken in turns: one block of calls of each,
-    the order rotating, until ``budget_s`` has passed (at least 7 turns).
+    until ``budget_s`` has passed (at least 7 turns).  The turns cycle through every order of
+    the calls, so each follows each other one equally often (a call that leaves the
+    allocator or the cache in a bad state slows all the others alike).
 
     The first call of each (compilation, tracing) is made before, and kept out; each block
     is calibrated to last about a millisecond, above the clock's resolution."""
@@ -213,15 +217,14 @@ def interleaved(
         sync(call())
     loops = {label: calibrate_loops(call, sync, 1e6, clock) for label, call in calls.items()}
     samples: dict[str, list[float]] = {label: [] for label in calls}
-    labels = list(calls)
+    orders = list(itertools.permutations(calls))
     gc.collect()
     gc.disable()
     try:
         start = clock()
         turn = 0
-        while turn < 7 or (clock() - start) * 1e-9 < budget_s:
-            k = turn % len(labels)
-            for label in labels[k:] + labels[:k]:
+        while turn < len(orders) or (clock() - start) * 1e-9 < budget_s:
+            for label in orders[turn % len(orders)]:
                 call, n = calls[label], loops[label]
                 t0 = clock()
                 for _ in range(n):

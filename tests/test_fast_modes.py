@@ -237,7 +237,7 @@ def test_torch_compile_failure_is_one_clear_error(monkeypatch: pytest.MonkeyPatc
         inner = RuntimeError("no C++ compiler works here\nsecond line of a long story")
         raise torch._dynamo.exc.BackendCompilerFailed(lambda *a: None, inner, None)
 
-    monkeypatch.setattr(torch, "compile", lambda fn: failing)
+    monkeypatch.setattr(torch, "compile", lambda fn, **options: failing)
     fn = b.compile(lambda x: x)
     with pytest.raises(RuntimeError) as exc:
         fn(torch.ones(2))

@@ -134,7 +134,7 @@ class TorchBackend(Backend):
         if self.mode != "compile":
             return fn
         torch = self.torch
-        compiled = torch.compile(fn)
+        compiled = torch.compile(fn, dynamic=False)  # one graph per shape, as jax.jit
 
         def run(*args: Any) -> Any:
             try:
