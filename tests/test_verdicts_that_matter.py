@@ -52,6 +52,7 @@ CLOSED_FORM_NOT_FINITE = "the closed form is NaN or Inf at this point"
 WIDENS_FLOAT32_TO_FLOAT64: dict[str, set[tuple[str, str]]] = {
     "autograd": {
         ("trace_axb", "grad"),
+        ("trace_axb", "hvp"),  # forward over reverse: the tangent of that float64 gradient
         ("linreg_mse", "grad"),
         ("linreg_mse", "hessian"),
         ("linreg_mse", "hvp"),
