@@ -346,7 +346,7 @@ def main() -> None:
             else:
                 rows.append({"mode": cls.modes[0], **line})
 
-    head = f"{'backend':16s} {'target':14s} {'n':>5s} {'quantity':8s} {'adbench':>9s}"
+    head = f"{'backend':20s} {'target':14s} {'n':>5s} {'quantity':8s} {'adbench':>9s}"
     print(f"\n{head}  {'by hand':>9s} {'(the fastest idiom)':34s}  {'ratio':>6s}  others")
     worst: tuple[float, str] = (0.0, "")
     for row in rows:
@@ -356,7 +356,7 @@ def main() -> None:
         worst = max(worst, (ratio, cell))
         flag = "" if ratio <= BUDGET else "  > 1.3"
         print(
-            f"{row['backend'] + ':' + row['mode']:16s} {row['target']:14s} {row['n']:5d} "
+            f"{row['backend'] + ':' + row['mode']:20s} {row['target']:14s} {row['n']:5d} "
             f"{row['quantity']:8s} {fmt_time(row['adbench']):>9s}  "
             f"{fmt_time(hand[best]):>9s} {best:34s}  {ratio:5.2f}×  "
             + ", ".join(f"{k} {fmt_time(t)}" for k, t in hand.items() if k != best)
