@@ -117,10 +117,13 @@ class BackendSpec:
         return all_backends()[self.name](self.mode, dtype=dtype, device=device, threads=threads)
 
 
-def version_of(name: str) -> str | None:
-    """The installed version of a registered backend's framework (None if unknown)."""
+def version_of(name: str, mode: str | None = None) -> str | None:
+    """The installed version of a registered backend's framework (None if unknown); with a
+    ``mode``, of the framework that mode runs in (``manual:torch``: torch's)."""
     cls = all_backends().get(name)
-    return None if cls is None else cls.version()
+    if cls is None:
+        return None
+    return (cls if mode is None else cls.runtime(mode)).version()
 
 
 #: Why a backend could not load: (``unavailable`` or ``error``, the message).

@@ -75,6 +75,11 @@ class Backend:
     #: Which tolerance table judges its results: ``ad`` (exact up to round-off) or
     #: ``finite`` (truncation error too: looser).
     tolerance_class: ClassVar[str] = "ad"
+    #: The array framework its derivatives run in (``numpy``, ``torch``, ``jax``,
+    #: ``tensorflow``).  ``time`` takes an AD backend's ``ratio_to_manual`` against the
+    #: closed form in the same framework (``manual:<framework>``) when manual has that mode,
+    #: else against NumPy ``manual``.
+    framework: ClassVar[str] = "numpy"
 
     def __init__(
         self,
@@ -115,6 +120,18 @@ class Backend:
             if found is not None:
                 return found
         return None
+
+    @classmethod
+    def runtime(cls, mode: str) -> type[Backend]:
+        """The backend class whose framework ``mode`` runs in: its import, availability,
+        worker environment and worker process.  The class itself, except for a mode that
+        borrows another framework (``manual:torch`` runs in torch's)."""
+        return cls
+
+    @classmethod
+    def framework_of(cls, mode: str) -> str:
+        """The framework ``mode`` computes in (see :attr:`framework`)."""
+        return cls.runtime(mode).framework
 
     # ---- life cycle -----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ class JaxBackend(Backend):
     install_hint = "pip install 'adbench[jax]'"
     description = "jax.grad / jax.jacfwd, jitted; :nojit = op by op"
     devices = ("cpu", "cuda")
+    framework = "jax"
 
     @classmethod
     def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:

@@ -18,7 +18,26 @@ class TensorFlowNamespace:
         m = tf.math
         self.sin, self.cos, self.tanh, self.exp = m.sin, m.cos, m.tanh, m.exp
         self.log, self.log1p, self.sqrt = m.log, m.log1p, m.sqrt
+        self.abs, self.where = m.abs, tf.where
         self.trace = tf.linalg.trace
+        self.zeros_like, self.ones_like = tf.zeros_like, tf.ones_like
+        self.reshape, self.expand_dims = tf.reshape, tf.expand_dims
+
+    def zeros(self, shape: Any, dtype: Any = None) -> Any:
+        """A tensor of zeros (``dtype``: a tf dtype; float64 when None, as in NumPy)."""
+        return self._tf.zeros(shape, dtype=dtype or self._tf.float64)
+
+    def outer(self, a: Any, b: Any) -> Any:
+        """The outer product of two vectors."""
+        return self._tf.tensordot(a, b, axes=0)
+
+    def tensordot(self, a: Any, b: Any, axes: Any = 2) -> Any:
+        """``numpy.tensordot``: sum over the last ``axes`` axes of a and the first of b."""
+        return self._tf.tensordot(a, b, axes=axes)
+
+    def stack(self, arrays: Any, axis: int = 0) -> Any:
+        """Join same-shaped tensors along a new axis."""
+        return self._tf.stack(list(arrays), axis=axis)
 
     def sum(self, x: Any, axis: int | None = None) -> Any:
         """Sum over ``axis`` (all axes when None)."""
@@ -63,6 +82,7 @@ class TensorFlowBackend(Backend):
     install_hint = "pip install 'adbench[tensorflow]'"
     description = "nested tf.GradientTape; :function = inside tf.function"
     devices = ("cpu", "cuda")
+    framework = "tensorflow"
 
     @classmethod
     def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:

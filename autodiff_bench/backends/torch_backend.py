@@ -12,10 +12,30 @@ from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
 class TorchNamespace:
     """The registry's array namespace on torch tensors (NumPy names, NumPy semantics)."""
 
-    def __init__(self, torch: Any) -> None:
+    def __init__(self, torch: Any, device: str | None = None) -> None:
         self._t = torch
+        #: Where creation functions (``zeros``) put their result: the backend's device.
+        self._device = device
         for name in ("sin", "cos", "tanh", "exp", "log", "log1p", "sqrt", "matmul", "trace"):
             setattr(self, name, getattr(torch, name))
+        for name in ("abs", "where", "outer", "zeros_like", "ones_like", "reshape"):
+            setattr(self, name, getattr(torch, name))
+
+    def zeros(self, shape: Any, dtype: Any = None) -> Any:
+        """A tensor of zeros on the backend's device (``dtype``: a torch dtype)."""
+        return self._t.zeros(tuple(shape), dtype=dtype, device=self._device)
+
+    def stack(self, arrays: Any, axis: int = 0) -> Any:
+        """Join same-shaped tensors along a new axis."""
+        return self._t.stack(list(arrays), dim=axis)
+
+    def expand_dims(self, x: Any, axis: int) -> Any:
+        """Insert a size-1 axis at ``axis``."""
+        return self._t.unsqueeze(x, axis)
+
+    def tensordot(self, a: Any, b: Any, axes: Any = 2) -> Any:
+        """``numpy.tensordot``: sum over the last ``axes`` axes of a and the first of b."""
+        return self._t.tensordot(a, b, dims=axes)
 
     def sum(self, x: Any, axis: int | None = None) -> Any:
         """Sum over ``axis`` (all axes when None)."""
@@ -60,6 +80,7 @@ class TorchBackend(Backend):
     install_hint = "pip install 'adbench[torch]'"
     description = "torch.autograd.grad (create_graph for higher orders); :func = torch.func"
     devices = ("cpu", "cuda")
+    framework = "torch"
 
     def load(self) -> None:
         """Import torch, set threads and check the device."""
@@ -70,7 +91,7 @@ class TorchBackend(Backend):
             torch.set_num_threads(self.threads)
         if self.device == "cuda" and not torch.cuda.is_available():
             raise BackendUnavailable("torch sees no CUDA device")
-        self.xp = TorchNamespace(torch)
+        self.xp = TorchNamespace(torch, self.device)
 
     def thread_info(self) -> dict[str, Any]:
         """torch's intra- and inter-op thread counts."""

@@ -164,7 +164,7 @@ def record_fields(plan: CheckPlan, cell: CheckCell) -> dict[str, Any]:
     """The fields every record of a cell shares (its size is the point's, set per point)."""
     fields = cell.cell_fields()
     del fields["size"]
-    return dict(**fields, label=cell.label, backend_version=version_of(cell.backend))
+    return dict(**fields, label=cell.label, backend_version=version_of(cell.backend, cell.mode))
 
 
 class _Collector:
@@ -210,7 +210,8 @@ def lanes_of(plan: CheckPlan, cells: list[CheckCell]) -> list[Lane]:
     by_module: dict[str, list[CheckCell]] = {}
     builtin = set(builtin_backends())
     for cell in cells:
-        cls = classes[cell.backend]
+        # The framework the mode runs in: manual:torch shares torch's worker.
+        cls = classes[cell.backend].runtime(cell.mode)
         # The NumPy-only built-ins share a worker; a third-party backend gets its own.
         module = cls.module or ("numpy" if cell.backend in builtin else cell.backend)
         by_module.setdefault(module, []).append(cell)
@@ -221,7 +222,7 @@ def lanes_of(plan: CheckPlan, cells: list[CheckCell]) -> list[Lane]:
     for module, group in sorted(by_module.items(), key=lambda kv: kv[0] == "numpy"):
         used = {c.backend: classes[c.backend] for c in group if shippable(classes[c.backend])}
         env: dict[str, str] = {}
-        for cls in {classes[c.backend] for c in group}:
+        for cls in {classes[c.backend].runtime(c.mode) for c in group}:
             env.update(cls.worker_environment(threads=None, device=plan.device))
 
         def make_job(subset: list[Any], used: dict[str, type[Backend]] = used) -> CheckJob:

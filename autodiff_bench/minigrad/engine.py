@@ -168,6 +168,20 @@ class Tensor:
             raise ValueError("minigrad's @ takes 1-D and 2-D operands (no batches of matrices)")
         return _node(self.data @ other.data, "@", (self, other), (_matmul_rule_a, _matmul_rule_b))
 
+    # Comparisons give plain boolean arrays (no derivative), for ``where``.  No __eq__: a
+    # Tensor stays hashable by identity (the backward pass keys a dict by node).
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _lift(other, self).data
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _lift(other, self).data
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _lift(other, self).data
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _lift(other, self).data
+
     # Reflected operators: a number or ndarray on the left is lifted to a constant Tensor.
     def __radd__(self, other: Any) -> Tensor:
         return _lift(other, self) + self
@@ -203,6 +217,11 @@ class Tensor:
     def sqrt(self) -> Tensor:
         """Elementwise square root."""
         return _node(np.sqrt(self.data), "sqrt", (self,), (lambda g, out, x: g * 0.5 / out,))
+
+    def abs(self) -> Tensor:
+        """Elementwise |x|; its derivative is sign(x) (0 at 0)."""
+        rules = (lambda g, out, x: g * np.sign(x.data if isinstance(x, Tensor) else x),)
+        return _node(np.abs(self.data), "abs", (self,), rules)
 
     def sin(self) -> Tensor:
         """Elementwise sine."""
@@ -468,6 +487,17 @@ def stack(tensors: Sequence[Tensor]) -> Tensor:
     parents = tuple(tensors)
     rules = tuple((lambda g, *_, i=i: g[i]) for i in range(len(parents)))
     return _node(np.stack([t.data for t in parents]), "stack", parents, rules)
+
+
+def where(condition: Any, a: Tensor, b: Tensor) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (broadcast); each gets g where it was chosen."""
+    chosen = np.asarray(condition.data if isinstance(condition, Tensor) else condition, bool)
+    data = np.where(chosen, a.data, b.data)
+    rules = (
+        lambda g, *_: g * chosen.astype(data.dtype),
+        lambda g, *_: g * (~chosen).astype(data.dtype),
+    )
+    return _node(data, "where", (a, b), rules)
 
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import engine
 from .engine import Tensor, as_tensor
 
 pi = float(np.pi)
@@ -105,3 +106,64 @@ def trace(a: Any) -> Tensor:
 def reshape(a: Any, shape: tuple[int, ...]) -> Tensor:
     """Same values in a new shape."""
     return as_tensor(a).reshape(shape)
+
+
+def abs(x: Any) -> Tensor:
+    """Elementwise absolute value."""
+    return as_tensor(x).abs()
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (either may be a float)."""
+    a, b = _pair(a, b)
+    return engine.where(condition, a, b)
+
+
+def zeros(shape: tuple[int, ...], dtype: Any = None) -> Tensor:
+    """A constant Tensor of zeros (float64 unless ``dtype`` says otherwise)."""
+    return Tensor(np.zeros(tuple(shape), dtype=dtype or np.float64))
+
+
+def zeros_like(x: Any) -> Tensor:
+    """A constant Tensor of zeros with ``x``'s shape and dtype."""
+    return Tensor(np.zeros_like(np.asarray(x)))
+
+
+def ones_like(x: Any) -> Tensor:
+    """A constant Tensor of ones with ``x``'s shape and dtype."""
+    return Tensor(np.ones_like(np.asarray(x)))
+
+
+def expand_dims(x: Any, axis: int) -> Tensor:
+    """Insert a size-1 axis at ``axis``."""
+    t = as_tensor(x)
+    shape = list(t.shape)
+    shape.insert(axis % (t.ndim + 1), 1)
+    return t.reshape(tuple(shape))
+
+
+def stack(arrays: Any, axis: int = 0) -> Tensor:
+    """Join same-shaped arrays along a new axis."""
+    tensors = [as_tensor(a) for a in arrays]
+    joined = engine.stack(tensors)
+    if axis % (joined.ndim) == 0:
+        return joined
+    order = list(range(1, joined.ndim))
+    order.insert(axis % joined.ndim, 0)
+    return joined.transpose(tuple(order))
+
+
+def outer(a: Any, b: Any) -> Tensor:
+    """The outer product of two vectors."""
+    a, b = _pair(a, b)
+    return a.reshape((-1, 1)) * b.reshape((1, -1))
+
+
+def tensordot(a: Any, b: Any, axes: int = 2) -> Tensor:
+    """``numpy.tensordot`` with an integer ``axes``: the last ``axes`` axes of a against the
+    first ``axes`` of b, as one matrix product."""
+    a, b = _pair(a, b)
+    keep_a, keep_b = a.shape[: a.ndim - axes], b.shape[axes:]
+    inner = int(np.prod(b.shape[:axes]))
+    product = a.reshape((-1, inner)) @ b.reshape((inner, -1))
+    return product.reshape(tuple(keep_a) + tuple(keep_b))

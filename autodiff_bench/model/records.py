@@ -219,7 +219,11 @@ class TimeRecord(Record):
     #: Every sample (seconds per call), so a later comparison can test significance.
     times_s: list[float] = field(default_factory=list)
     ratio_to_primal: float | None = None
+    #: median_s over the closed form's median in the same framework (``manual:torch`` for
+    #: torch, NumPy ``manual`` for NumPy-based backends and for manual's own modes).
     ratio_to_manual: float | None = None
+    #: The label of the record ``ratio_to_manual`` divides by (None without a ratio).
+    manual_reference: str | None = None
     threads: int | None = None
     noisy: bool = False
 

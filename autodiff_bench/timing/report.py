@@ -10,7 +10,7 @@ import numpy as np
 
 from autodiff_bench.backends import all_backends
 from autodiff_bench.model import TimeRecord
-from autodiff_bench.timing.plan import REFERENCE, TimePlan
+from autodiff_bench.timing.plan import REFERENCE, TimePlan, manual_reference
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,8 @@ class TimeReport:
 
 def add_ratios(records: list[TimeRecord]) -> None:
     """Fill ``ratio_to_primal`` (the same backend's f) and ``ratio_to_manual`` (the closed form
-    of the same quantity) on every measured record."""
+    of the same quantity in the backend's own framework, see :func:`manual_reference`; its
+    label goes in ``manual_reference``) on every measured record."""
     medians = {
         (r.target, r.size, r.quantity, r.label): r.median_s
         for r in records
@@ -150,9 +151,11 @@ def add_ratios(records: list[TimeRecord]) -> None:
         if r.status != "pass" or not r.median_s:
             continue
         primal = medians.get((r.target, r.size, "primal", r.label))
-        manual = medians.get((r.target, r.size, r.quantity, REFERENCE))
+        reference = manual_reference(r.backend, r.mode).label
+        manual = medians.get((r.target, r.size, r.quantity, reference))
         r.ratio_to_primal = r.median_s / primal if primal else None
         r.ratio_to_manual = r.median_s / manual if manual else None
+        r.manual_reference = reference if manual else None
 
 
 def fit_growth(records: list[TimeRecord]) -> list[GrowthFit]:
