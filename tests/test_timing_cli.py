@@ -15,7 +15,7 @@ import pytest
 
 from autodiff_bench.model import TimeRecord
 from autodiff_bench.timing import Highlight
-from tests.conftest import ROOT, adbench
+from tests.conftest import ROOT, adbench, needs
 from tests.test_timing_engine import RECORD_FIELDS
 from tests.test_timing_fakes import MARKER_ENV
 
@@ -118,6 +118,29 @@ def test_table_markdown_and_csv(cli) -> None:
     header = csv.out.splitlines()[0].split(",")
     assert all(k in header for k in RECORD_FIELDS)
     assert len(csv.out.strip().splitlines()) == 1 + 8
+
+
+@needs("torch")
+def test_torchs_ratio_to_manual_is_over_the_closed_form_in_torch(cli) -> None:
+    args = ["-t", "least_squares", "-b", "torch", "-q", "grad", "-n", "50", *FAST, "-f", "json"]
+    run = cli("time", *args)
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    got = {(r["label"], r["quantity"]): r for r in doc["results"]}
+    # manual:torch is timed because torch is, without being named.
+    assert doc["config"]["backends"] == ["manual", "manual:torch", "torch"]
+    torch, manual_torch = got["torch", "grad"], got["manual:torch", "grad"]
+    assert manual_torch["status"] == "pass" and manual_torch["backend"] == "manual"
+    assert manual_torch["mode"] == "torch"
+    assert torch["ratio_to_manual"] == torch["median_s"] / manual_torch["median_s"]
+    assert torch["manual_reference"] == "manual:torch"
+    # The closed form in torch is itself compared with the NumPy one.
+    numpy_manual = got["manual", "grad"]
+    assert manual_torch["ratio_to_manual"] == manual_torch["median_s"] / numpy_manual["median_s"]
+    assert manual_torch["manual_reference"] == "manual"
+    # manual:torch ran in a worker with torch's thread settings.
+    assert doc["workers"]["manual:torch"]["torch_num_threads"] == 1
+    assert doc["workers"]["manual:torch"]["env"]["OMP_NUM_THREADS"] == "1"
 
 
 def test_the_real_command_in_a_subprocess() -> None:

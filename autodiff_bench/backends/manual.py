@@ -50,10 +50,10 @@ class ManualBackend(Backend):
         threads: int | None = None,
     ) -> None:
         super().__init__(mode, dtype, device, threads)
-        runtime = self.runtime(self.mode)
+        framework = FRAMEWORKS.get(self.mode)
         #: The framework's own adapter (None for NumPy): it loads, converts and syncs.
         self.engine: Backend | None = (
-            None if runtime is ManualBackend else runtime(None, dtype, device, threads)
+            None if framework is None else framework(None, dtype, device, threads)
         )
 
     @classmethod
@@ -61,13 +61,6 @@ class ManualBackend(Backend):
         """The framework backend of mode ``torch``, ``jax`` or ``tensorflow``; NumPy's (this
         class) otherwise."""
         return FRAMEWORKS.get(mode, cls)
-
-    @classmethod
-    def mode_for(cls, framework: str) -> str | None:
-        """manual's mode computing in ``framework`` (None when there is none)."""
-        if framework == cls.framework:
-            return cls.modes[0]
-        return framework if framework in FRAMEWORKS else None
 
     # ---- the framework modes delegate to the framework's adapter --------------------------
 
