@@ -35,6 +35,10 @@ class TensorFlowNamespace:
         """``numpy.tensordot``: sum over the last ``axes`` axes of a and the first of b."""
         return self._tf.tensordot(a, b, axes=axes)
 
+    def concat(self, arrays: Any, axis: int = 0) -> Any:
+        """Join tensors along an existing axis."""
+        return self._tf.concat(list(arrays), axis=axis)
+
     def stack(self, arrays: Any, axis: int = 0) -> Any:
         """Join same-shaped tensors along a new axis."""
         return self._tf.stack(list(arrays), axis=axis)

@@ -29,6 +29,10 @@ class TorchNamespace:
         """Join same-shaped tensors along a new axis."""
         return self._t.stack(list(arrays), dim=axis)
 
+    def concat(self, arrays: Any, axis: int = 0) -> Any:
+        """Join tensors along an existing axis."""
+        return self._t.cat(list(arrays), dim=axis)
+
     def expand_dims(self, x: Any, axis: int) -> Any:
         """Insert a size-1 axis at ``axis``."""
         return self._t.unsqueeze(x, axis)

@@ -167,3 +167,17 @@ def tensordot(a: Any, b: Any, axes: int = 2) -> Tensor:
     inner = int(np.prod(b.shape[:axes]))
     product = a.reshape((-1, inner)) @ b.reshape((inner, -1))
     return product.reshape(tuple(keep_a) + tuple(keep_b))
+
+
+def concat(arrays: Any, axis: int = 0) -> Tensor:
+    """Join arrays along an existing axis; each part's gradient is its slice of g."""
+    parts = [as_tensor(a) for a in arrays]
+    data = np.concatenate([p.data for p in parts], axis=axis)
+    bounds = np.cumsum([0] + [p.shape[axis] for p in parts])
+    where = axis % data.ndim
+
+    def piece(i: int) -> Any:
+        index = (slice(None),) * where + (slice(int(bounds[i]), int(bounds[i + 1])),)
+        return lambda g, *_: g[index]
+
+    return engine._node(data, "concat", tuple(parts), tuple(piece(i) for i in range(len(parts))))
