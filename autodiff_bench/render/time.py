@@ -103,7 +103,7 @@ def highlight_line(h: Highlight) -> str:
     if h.fastest_autodiff and h.runner_up and h.speedup is not None:
         if h.separated:
             # A named winner is ≥ MIN_SPEEDUP ahead beyond the noise: "1×" would contradict it.
-            digits = max(h.speedup_figures, 2)
+            digits = h.speedup_figures if h.speedup >= 1.5 else max(h.speedup_figures, 2)
             parts.append(
                 f"{h.fastest_autodiff} ran {trim(h.speedup, digits)}× faster than {h.runner_up}"
             )
