@@ -121,8 +121,17 @@ def highlight_line(h: Highlight) -> str:
 
 def highlight_lines(report: TimeReport, target: str | None = None) -> list[str]:
     """Every non-empty highlight line (of one target, or of all)."""
-    lines = (highlight_line(h) for h in report.highlights() if target in (None, h.target))
-    return [line for line in lines if line]
+    lines = _lines_by_target(report)
+    return [line for name, found in lines.items() if target in (None, name) for line in found]
+
+
+def _lines_by_target(report: TimeReport) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for h in report.highlights():
+        line = highlight_line(h)
+        if line:
+            out.setdefault(h.target, []).append(line)
+    return out
 
 
 def summary_line(report: TimeReport) -> str:
@@ -194,6 +203,7 @@ def _measured_targets(report: TimeReport) -> list[Any]:
 
 def render_time_tables(report: TimeReport, console: Console) -> None:
     """One table per target, its highlight lines, then warnings and the summary line."""
+    highlights = _lines_by_target(report)
     for target in _measured_targets(report):
         table = Table(title=_title(target), title_justify="left")
         table.add_column("size", justify="right")
@@ -218,7 +228,7 @@ def render_time_tables(report: TimeReport, console: Console) -> None:
         for i, (quantity, exponents) in enumerate(growth):
             table.add_row("growth" if i == 0 else "", quantity, *exponents, end_section=False)
         console.print(table)
-        for line in highlight_lines(report, target.name):
+        for line in highlights.get(target.name, []):
             console.print(Text(line, style="bold"))
         console.print()
     if report.records:
@@ -237,6 +247,7 @@ def markdown_cell(part: CellText) -> str:
 
 def time_markdown(report: TimeReport) -> str:
     """Every table as Markdown with its highlight lines, then warnings and the summary."""
+    highlights = _lines_by_target(report)
     out = []
     for target in _measured_targets(report):
         header = ["size", "quantity", *report.columns()]
@@ -250,7 +261,7 @@ def time_markdown(report: TimeReport) -> str:
         for quantity, cells in _growth_rows(report, target):
             rows.append(["growth", quantity, *cells])
         section = f"### {_title(target)}\n\n" + markdown_table(header, rows)
-        lines = highlight_lines(report, target.name)
+        lines = highlights.get(target.name, [])
         if lines:
             section += "\n" + "\n".join(f"- {line}" for line in lines) + "\n"
         out.append(section)
