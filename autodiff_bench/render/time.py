@@ -295,6 +295,9 @@ class TimeRenderer(Renderer):
     def threads(self) -> int | None:
         return self.report.plan.threads
 
+    def device_environment(self) -> dict[str, Any]:
+        return self.report.environment
+
     def extra(self) -> dict[str, Any]:
         report = self.report
         return {

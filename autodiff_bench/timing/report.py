@@ -129,6 +129,8 @@ class TimeReport:
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
     interrupted: bool = False
     seconds: float = 0.0
+    #: Where the run computed: device, GPU name, precision flags (the JSON environment).
+    environment: dict[str, Any] = field(default_factory=dict)
 
     @property
     def planned(self) -> int:
