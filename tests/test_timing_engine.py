@@ -273,6 +273,28 @@ def test_a_crashing_backend_is_an_error_cell_and_the_rest_is_kept(fake) -> None:
     assert report.exit_code == 1
 
 
+def test_after_a_crash_only_the_same_mode_and_quantity_at_larger_sizes_is_skipped(fake) -> None:
+    plan = resolve_time_plan(
+        EMPTY,
+        targets=["least_squares"],
+        backends=["fake:crash", "fake:ok"],
+        sizes=["4", "8", "16"],
+        **FAST,
+    )
+    report = run_time(plan)
+    cells = {(r.mode, r.size, r.quantity): r for r in report.records if r.backend == "fake"}
+    assert cells["crash", 4, "grad"].status == "error"
+    assert "SIGSEGV" in cells["crash", 4, "grad"].message
+    for size in (8, 16):  # surely the same crash: not run, and said so
+        skipped = cells["crash", size, "grad"]
+        assert skipped.status == "error"
+        assert skipped.message == "not run: grad of least_squares failed at n=4"
+        # Another quantity of the same mode, and the same quantity in another mode, run.
+        assert cells["crash", size, "hessian"].status == "pass"
+        assert cells["ok", size, "grad"].status == "pass"
+        assert cells["ok", size, "grad"].median_s > 0
+
+
 def test_a_hanging_backend_is_a_timeout_cell_and_the_rest_is_kept(fake) -> None:
     report = run_time(plan_for("hang", timeout=2.0))
     cells = by_cell(report)

@@ -131,11 +131,21 @@ LoadFailure = tuple[str, str]
 
 
 def load_backend(
-    spec: BackendSpec, dtype: str = "float64", device: str = "cpu", threads: int | None = None
+    spec: BackendSpec,
+    dtype: str = "float64",
+    device: str = "cpu",
+    threads: int | None = None,
+    *,
+    exact_precision: bool = False,
 ) -> Backend | LoadFailure:
     """A loaded adapter, or why not: ``unavailable`` when the framework is missing here,
-    ``error`` when its import raised (that backend's problem only, never the run's)."""
+    ``error`` when its import raised (that backend's problem only, never the run's).
+
+    ``exact_precision`` turns TF32 and the like off (:meth:`Backend.set_exact_precision`):
+    ``check`` and ``show`` judge values; ``time`` keeps each framework's own settings."""
     adapter = spec.create(dtype=dtype, device=device, threads=threads)
+    if exact_precision:
+        adapter.set_exact_precision()
     try:
         adapter.ensure_loaded()
     except BackendUnavailable as exc:

@@ -80,6 +80,10 @@ class Backend:
     #: closed form in the same framework (``manual:<framework>``) when manual has that mode,
     #: else against NumPy ``manual``.
     framework: ClassVar[str] = "numpy"
+    #: float32 arithmetic asked for: ``default`` keeps the framework's own settings (what
+    #: ``time`` measures: the framework at its best), ``highest`` turns reduced-precision
+    #: paths such as TF32 off (what ``check`` judges).  See :meth:`set_exact_precision`.
+    precision: str = "default"
 
     def __init__(
         self,
@@ -146,7 +150,18 @@ class Backend:
             raise BackendUnavailable(f"{self.name} runs on {where} only")
         with quiet_native_stderr():
             self.load()
+            if self.precision == "highest":
+                self.apply_exact_precision()
         self._loaded = True
+
+    def set_exact_precision(self) -> None:
+        """Compute float32 at full precision: no TF32 or other reduced-precision matmul
+        path (``check`` asks for this, so a speed setting is never reported as a wrong
+        derivative).  Applied when the framework loads, at once if it already has."""
+        self.precision = "highest"
+        if self._loaded:
+            with quiet_native_stderr():
+                self.apply_exact_precision()
 
     @classmethod
     def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:
@@ -165,6 +180,22 @@ class Backend:
 
     def load(self) -> None:
         """Import the framework, set ``self.xp``, threads, float64 and the device."""
+
+    # ---- precision and device (recorded in the run's environment) -------------------------
+
+    def apply_exact_precision(self) -> None:
+        """Turn the loaded framework's reduced-precision float32 paths off (TF32 matmuls and
+        convolutions).  The default does nothing: NumPy has no such path."""
+
+    def precision_flags(self) -> dict[str, Any]:
+        """The loaded framework's effective precision switches, read back from it (not
+        what was asked), for the run's environment.  Empty when it has none."""
+        return {}
+
+    def device_name(self) -> str | None:
+        """The name of the GPU this backend computes on (None on the CPU or when the
+        framework cannot say)."""
+        return None
 
     # ---- primitives (per framework) -------------------------------------------------------
 

@@ -61,6 +61,20 @@ class JaxBackend(Backend):
         else:
             self._device = jax.devices("cpu")[0]
 
+    def apply_exact_precision(self) -> None:
+        """float32 matmuls and convolutions at "highest" (JAX's default on a GPU is TF32)."""
+        set_jax_exact_precision(self.jax)
+
+    def precision_flags(self) -> dict[str, Any]:
+        """JAX's default matmul precision (``default`` when unset: the platform's choice)."""
+        return jax_precision_flags(self.jax)
+
+    def device_name(self) -> str | None:
+        """The ``device_kind`` of the GPU in use (e.g. "NVIDIA H200")."""
+        if self.device != "cuda":
+            return None
+        return str(self._device.device_kind)
+
     def asarray(self, a: np.ndarray) -> Any:
         """A device array, dtype kept."""
         return self.jax.device_put(a, self._device)
@@ -84,3 +98,15 @@ class JaxBackend(Backend):
     def jacobian(self, f: Fn, create_graph: bool) -> Fn:
         """``jax.jacfwd``: forward over reverse, as ``jax.hessian`` does."""
         return self.jax.jacfwd(f)
+
+
+def set_jax_exact_precision(jax: Any) -> None:
+    """Full-precision float32 in JAX (also for other adapters that compute in JAX); it
+    applies to what is traced afterwards, so call it before the first ``jit``."""
+    jax.config.update("jax_default_matmul_precision", "highest")
+
+
+def jax_precision_flags(jax: Any) -> dict[str, Any]:
+    """What JAX's configuration says about float32 matmul precision."""
+    value = getattr(jax.config, "jax_default_matmul_precision", None)
+    return {"default_matmul_precision": "default" if value is None else str(value)}

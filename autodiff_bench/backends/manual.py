@@ -73,6 +73,20 @@ class ManualBackend(Backend):
         self.xp = self.engine.xp
         self._loaded = True
 
+    def set_exact_precision(self) -> None:
+        """Full float32 precision in the framework too (no TF32), as ``check`` asks."""
+        super().set_exact_precision()
+        if self.engine is not None:
+            self.engine.set_exact_precision()
+
+    def precision_flags(self) -> dict[str, Any]:
+        """The framework's precision switches (none for NumPy)."""
+        return {} if self.engine is None else self.engine.precision_flags()
+
+    def device_name(self) -> str | None:
+        """The framework's GPU name (None on the CPU)."""
+        return None if self.engine is None else self.engine.device_name()
+
     def thread_info(self) -> dict[str, Any]:
         """What the framework says about its threads."""
         return {} if self.engine is None else self.engine.thread_info()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -92,6 +93,8 @@ class TensorFlowBackend(Backend):
     def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:
         """TensorFlow's own thread pools and C++ log level, read once at import."""
         env = {**super().worker_environment(threads, device), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        if device == "cuda":  # grow GPU memory as needed: other workers share the GPU
+            env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
         if threads is not None:
             env |= {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
         return env
@@ -120,9 +123,33 @@ class TensorFlowBackend(Backend):
                 tf.config.threading.set_inter_op_parallelism_threads(self.threads)
             except RuntimeError:  # already initialised in this process: keep its setting
                 pass
-        if self.device == "cuda" and not tf.config.list_physical_devices("GPU"):
-            raise BackendUnavailable("tensorflow sees no GPU")
+        if self.device == "cuda":
+            gpus = tf.config.list_physical_devices("GPU")
+            if not gpus:
+                raise BackendUnavailable("tensorflow sees no GPU")
+            # TensorFlow takes nearly all of every GPU at its first op otherwise, and the
+            # other frameworks' workers share it.
+            for gpu in gpus:
+                with contextlib.suppress(RuntimeError):  # already initialised: too late
+                    tf.config.experimental.set_memory_growth(gpu, True)
         self.xp = TensorFlowNamespace(tf)
+
+    def apply_exact_precision(self) -> None:
+        """TensorFloat-32 execution off (TensorFlow enables it by default)."""
+        set_tf_exact_precision(self.tf)
+
+    def precision_flags(self) -> dict[str, Any]:
+        """Whether TensorFloat-32 execution is on, as TensorFlow reports it."""
+        return tf_precision_flags(self.tf)
+
+    def device_name(self) -> str | None:
+        """The ``device_name`` TensorFlow's device details give for the GPU in use."""
+        if self.device != "cuda":
+            return None
+        gpus = self.tf.config.list_physical_devices("GPU")
+        details = self.tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+        name = details.get("device_name")
+        return None if name is None else str(name)
 
     def _device(self) -> str:
         return "/GPU:0" if self.device == "cuda" else "/CPU:0"
@@ -181,3 +208,17 @@ class TensorFlowBackend(Backend):
             return tf.reshape(tf.stack(grads), tf.concat([tf.shape(y), tf.shape(x)], 0))
 
         return jac
+
+
+def set_tf_exact_precision(tf: Any) -> None:
+    """Full-precision float32 in TensorFlow (also for other adapters that compute in it)."""
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+
+
+def tf_precision_flags(tf: Any) -> dict[str, Any]:
+    """What TensorFlow says about TensorFloat-32 execution."""
+    return {
+        "tensor_float_32_execution": bool(
+            tf.config.experimental.tensor_float_32_execution_enabled()
+        )
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,20 @@ class TorchBackend(Backend):
             raise BackendUnavailable("torch sees no CUDA device")
         self.xp = TorchNamespace(torch, self.device)
 
+    def apply_exact_precision(self) -> None:
+        """TF32 off for cuBLAS matmuls and cuDNN convolutions, float32 matmuls at "highest"."""
+        set_torch_exact_precision(self.torch)
+
+    def precision_flags(self) -> dict[str, Any]:
+        """torch's TF32 switches and float32 matmul precision, as torch reports them."""
+        return torch_precision_flags(self.torch)
+
+    def device_name(self) -> str | None:
+        """``torch.cuda.get_device_name`` of the device in use."""
+        if self.device != "cuda":
+            return None
+        return str(self.torch.cuda.get_device_name(self.torch.cuda.current_device()))
+
     def thread_info(self) -> dict[str, Any]:
         """torch's intra- and inter-op thread counts."""
         return {
@@ -157,3 +172,27 @@ class TorchBackend(Backend):
             return torch.stack(rows).reshape(y.shape + x.shape)
 
         return jac
+
+
+def set_torch_exact_precision(torch: Any) -> None:
+    """Full-precision float32 in torch (also for other adapters that compute in torch).
+
+    The flags that exist since torch 1.7 (``allow_tf32``), not the newer ``fp32_precision``
+    properties: torch refuses to read the old flags after a mix of the two."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+
+
+def torch_precision_flags(torch: Any) -> dict[str, Any]:
+    """What torch says about its TF32 switches (a flag it cannot report is left out)."""
+    readers = {
+        "float32_matmul_precision": torch.get_float32_matmul_precision,
+        "cuda_matmul_allow_tf32": lambda: torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_allow_tf32": lambda: torch.backends.cudnn.allow_tf32,
+    }
+    flags: dict[str, Any] = {}
+    for key, read in readers.items():
+        with contextlib.suppress(Exception):  # a torch without the flag, or mixed APIs
+            flags[key] = read()
+    return flags

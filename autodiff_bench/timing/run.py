@@ -34,6 +34,7 @@ from autodiff_bench.backends import (
     shippable,
     version_of,
 )
+from autodiff_bench.device_info import FRAMEWORK_DEFAULT, loaded_report, run_environment
 from autodiff_bench.model import TimeRecord
 from autodiff_bench.targets import (
     Point,
@@ -89,6 +90,8 @@ class TimeJob:
         # The framework the cells' modes run in (manual:torch runs in torch's).
         cls = all_backends()[self.backend].runtime(self.cells[0].mode)
         info: dict[str, Any] = {
+            # Each framework's own precision settings (the framework at its best), recorded.
+            **loaded_report(self._backends.values()),
             "pid": os.getpid(),
             "version": cls.version(),
             "threads_requested": self.threads,
@@ -227,6 +230,7 @@ def run_time(
     outcome = supervise(lanes, collector, cell_timeout_s=plan.timeout_s, parallel=1, fanout=0)
     report = TimeReport(plan, [collector.got[c] for c in cells if c in collector.got])
     report.workers = outcome.info
+    report.environment = run_environment(plan.device, FRAMEWORK_DEFAULT, outcome.info.values())
     report.interrupted = outcome.interrupted
     add_ratios(report.records)
     report.growth = fit_growth(report.records)
