@@ -23,6 +23,18 @@ class MinigradBackend(Backend):
         self.mg = minigrad
         self.xp = xp
 
+    def compile(self, fn: Fn) -> Fn:
+        """``fn`` run in this backend's dtype: numbers and ``xp.zeros``/``xp.eye`` inside a
+        target come out in it (a float32 run stays float32)."""
+        default_dtype = self.mg.ops.default_dtype
+        dtype = self.dtype
+
+        def in_dtype(*args: Any) -> Any:
+            with default_dtype(dtype):
+                return fn(*args)
+
+        return in_dtype
+
     def asarray(self, a: np.ndarray) -> Any:
         """Plain NumPy arrays; the engine wraps them as it needs."""
         return np.asarray(a)
