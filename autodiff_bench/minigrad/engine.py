@@ -228,7 +228,7 @@ class Tensor:
         return _node(np.sqrt(self.data), "sqrt", (self,), (lambda g, out, x: g * 0.5 / out,))
 
     def abs(self) -> Tensor:
-        """Elementwise |x|; its derivative is sign(x) (0 at 0)."""
+        """Elementwise |x|; its derivative is sign(x): 0 at 0, as in HIPS autograd."""
         rules = (lambda g, out, x: g * np.sign(x.data if isinstance(x, Tensor) else x),)
         return _node(np.abs(self.data), "abs", (self,), rules)
 

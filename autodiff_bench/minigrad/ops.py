@@ -260,12 +260,12 @@ def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def argmax(x: Any, axis: int | None = None) -> np.ndarray:
     """Index of the largest element (of the flattened array when ``axis`` is None): integers."""
-    return np.argmax(_value(x), axis=axis)
+    return np.asarray(np.argmax(_value(x), axis=axis))
 
 
 def argmin(x: Any, axis: int | None = None) -> np.ndarray:
     """Index of the smallest element (of the flattened array when ``axis`` is None): integers."""
-    return np.argmin(_value(x), axis=axis)
+    return np.asarray(np.argmin(_value(x), axis=axis))
 
 
 def _reverse(x: Any, axis: int) -> Any:
@@ -413,7 +413,7 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
             f"einsum {subscripts!r} names {len(letters)} operands, got {len(operands)}"
         )
     tensors = _tensors(operands)
-    sizes = {}
+    sizes: dict[str, int] = {}
     for term, t in zip(letters, tensors, strict=True):
         if len(term) != t.ndim:
             raise ValueError(f"einsum term {term!r} names {len(term)} axes, got shape {t.shape}")
