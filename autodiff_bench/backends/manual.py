@@ -17,7 +17,7 @@ import numpy as np
 
 from autodiff_bench.backends.base import Backend, Fn, QuantityUnsupported
 from autodiff_bench.backends.jax_backend import JaxBackend
-from autodiff_bench.backends.namespace import numpy_namespace
+from autodiff_bench.backends.namespace import numpy_namespace, relabel
 from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend
 from autodiff_bench.backends.torch_backend import TorchBackend
 
@@ -75,7 +75,7 @@ class ManualBackend(Backend):
             super().ensure_loaded()
             return
         self.engine.ensure_loaded()
-        self.xp = self.engine.xp
+        self.xp = relabel(self.engine.xp, self.label)
         self._loaded = True
 
     def set_exact_precision(self) -> None:

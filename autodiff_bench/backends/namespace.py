@@ -14,6 +14,7 @@ Semantics are NumPy's.  No framework is imported here: a subclass receives its m
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -217,6 +218,19 @@ class ContractNamespace:
     def _array(self, value: Any) -> Any:
         """``value`` itself, or a Python scalar as a 0-d array of the run's dtype."""
         return self._scalar(value) if type(value) in SCALARS else value
+
+
+def relabel(xp: Any, backend: str) -> Any:
+    """``xp`` naming ``backend`` in its outside-the-contract error (``manual:torch`` shares
+    torch's namespace); another namespace is returned unchanged."""
+    if not isinstance(xp, ContractNamespace):
+        return xp
+    twin = copy.copy(xp)
+    twin._backend = backend
+    linalg = copy.copy(xp.linalg)
+    linalg._xp = twin
+    twin.linalg = linalg
+    return twin
 
 
 # ---- NumPy, jax.numpy and autograd.numpy: one implementation over a NumPy-like module ----
