@@ -128,7 +128,8 @@ class TensorFlowNamespace(ContractNamespace):
 
     def cumprod(self, x: Any, axis: int | None = None) -> Any:
         """Running product along ``axis`` (of the flattened array when None).  TensorFlow's
-        gradient of it divides by x: NaN where an element is exactly zero."""
+        gradient of it divides by x (``div_no_nan``): 0, not the derivative, where an
+        element is exactly zero."""
         return self._tf.math.cumprod(*self._flat(x, axis))
 
     def logsumexp(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
