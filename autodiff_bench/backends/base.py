@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.quantities import QUANTITIES
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ class Backend:
         self.device = device
         self.threads = threads
         self._loaded = False
-        self.xp: Any = np
+        #: The xp contract in this framework (set by :meth:`load`); NumPy's until then.
+        self.xp: Any = numpy_namespace(dtype, self.name or "numpy")
         # Composed (and compiled) functions by (target, quantity): points of one shape then
         # share one trace/compilation, as they would in a user's program.
         self._functions: dict[tuple[int, str], Fn] = {}

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
+from autodiff_bench.backends.namespace import JaxNamespace
 
 
 class JaxBackend(Backend):
@@ -51,8 +52,9 @@ class JaxBackend(Backend):
             # Without this, JAX silently computes float64 requests in float32.
             jax.config.update("jax_enable_x64", True)
             import jax.numpy as jnp
+            import jax.scipy.special as jsp
         self.jax = jax
-        self.xp = jnp
+        self.xp = JaxNamespace(jnp, jsp.logsumexp, jnp.dtype(self.dtype), self.label)
         if self.device == "cuda":
             try:
                 self._device = jax.devices("gpu")[0]

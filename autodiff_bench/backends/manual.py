@@ -17,6 +17,7 @@ import numpy as np
 
 from autodiff_bench.backends.base import Backend, Fn, QuantityUnsupported
 from autodiff_bench.backends.jax_backend import JaxBackend
+from autodiff_bench.backends.namespace import numpy_namespace, relabel
 from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend
 from autodiff_bench.backends.torch_backend import TorchBackend
 
@@ -62,6 +63,10 @@ class ManualBackend(Backend):
         class) otherwise."""
         return FRAMEWORKS.get(mode, cls)
 
+    def load(self) -> None:
+        """Mode ``numpy``: the xp contract on NumPy in the run's dtype."""
+        self.xp = numpy_namespace(self.dtype, self.label)
+
     # ---- the framework modes delegate to the framework's adapter --------------------------
 
     def ensure_loaded(self) -> None:
@@ -70,7 +75,7 @@ class ManualBackend(Backend):
             super().ensure_loaded()
             return
         self.engine.ensure_loaded()
-        self.xp = self.engine.xp
+        self.xp = relabel(self.engine.xp, self.label)
         self._loaded = True
 
     def set_exact_precision(self) -> None:
@@ -127,12 +132,13 @@ class ManualBackend(Backend):
             # Inputs converted and moved to the device here, before any clock (as for AD).
             return super().prepare(target, quantity, point, v)
         cast = point.astype(self.dtype)
+        xp = self.xp
         # np.asarray with a dtype copies only when a closed form returned another dtype, so a
         # timed call is the closed form itself.
         if quantity == "primal":
-            return lambda: np.asarray(target.f(np, cast.x, cast.params), dtype=self.dtype)
+            return lambda: np.asarray(target.f(xp, cast.x, cast.params), dtype=self.dtype)
         vc = None if v is None else v.astype(self.dtype)
-        return lambda: np.asarray(target.closed_form(quantity, cast, vc), dtype=self.dtype)
+        return lambda: np.asarray(target.closed_form(quantity, cast, vc, xp=xp), dtype=self.dtype)
 
     def derivative(self, f: Fn, quantity: str) -> Fn:
         """Not used: manual never differentiates."""

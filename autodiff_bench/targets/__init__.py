@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.quantities import SCALAR_QUANTITIES, VECTOR_QUANTITIES
+from autodiff_bench.xp_contract import README_SECTION
 
 #: ``f(xp, x, params)``: the target written against a backend's array namespace.
 TargetFunction = Callable[[Any, Any, Mapping[str, Any]], Any]
@@ -168,26 +170,32 @@ class Target:
         return tuple(q for q in order if q in have)
 
     def value(self, point: Point) -> np.ndarray:
-        """f at ``point``, evaluated with NumPy."""
-        return np.asarray(self.f(np, point.x, point.params))
+        """f at ``point``, evaluated with NumPy (the xp contract in the point's dtype)."""
+        return np.asarray(self.f(numpy_namespace(point.x.dtype), point.x, point.params))
 
-    def closed_form(self, quantity: str, point: Point, v: np.ndarray | None = None) -> np.ndarray:
-        """The closed-form ``quantity`` at ``point`` (``v`` is the direction for ``hvp``)."""
+    def closed_form(
+        self, quantity: str, point: Point, v: np.ndarray | None = None, xp: Any = None
+    ) -> np.ndarray:
+        """The closed-form ``quantity`` at ``point`` (``v`` is the direction for ``hvp``),
+        evaluated with NumPy: ``xp`` is the NumPy namespace to use (default: the xp contract
+        on NumPy in the point's dtype)."""
+        if xp is None:
+            xp = numpy_namespace(point.x.dtype)
         if quantity == "hvp":
             if v is None:
                 raise ValueError("hvp needs a direction v")
             if "hvp" in self.closed_forms:
-                return np.asarray(self._closed_numpy("hvp", point, v))
-            h = np.asarray(self._closed_numpy("hessian", point))
+                return np.asarray(self._closed_numpy("hvp", point, xp, v))
+            h = np.asarray(self._closed_numpy("hessian", point, xp))
             n = point.x.size
             return (h.reshape(n, n) @ v.reshape(n)).reshape(point.x.shape)
-        return np.asarray(self._closed_numpy(quantity, point))
+        return np.asarray(self._closed_numpy(quantity, point, xp))
 
-    def _closed_numpy(self, quantity: str, point: Point, *v: np.ndarray) -> Any:
+    def _closed_numpy(self, quantity: str, point: Point, xp: Any, *v: np.ndarray) -> Any:
         """One closed form evaluated with NumPy, whichever style it is written in."""
         fn = self.closed_forms[quantity]
         if self.written_against_xp(quantity):
-            return fn(np, point.x, point.params, *v)
+            return fn(xp, point.x, point.params, *v)
         return fn(point.x, point.params, *v)
 
     def points(self, k: int, seed: int, size: int | None) -> list[Point]:
@@ -304,7 +312,7 @@ def load_targets_file(path: str | Path) -> list[str]:
     try:
         spec.loader.exec_module(module)
     except ValueError as exc:
-        raise UsageError(f"targets file '{p}': {exc}", "see 'Your own targets' in README") from exc
+        raise UsageError(f"targets file '{p}': {exc}", f"see '{README_SECTION}' in README") from exc
     except Exception as exc:  # a user file can fail in any way; report it, never crash
         raise UsageError(
             f"targets file '{p}' does not import: {type(exc).__name__}: {exc}",

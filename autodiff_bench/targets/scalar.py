@@ -8,8 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
+from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.targets import Point, Target, register, scalar_sampler
 
 register(
@@ -119,9 +118,10 @@ def _taylor_cos_d(n: int):
 
 def _taylor_notes(point: Point) -> dict[str, float]:
     x = float(point.x)
+    xp = numpy_namespace(point.x.dtype)
     return {
-        "series − cos x": float(_taylor_cos(np, point.x, {})) - math.cos(x),
-        "f' − (−sin x)": float(_taylor_cos_d(1)(np, point.x, {})) + math.sin(x),
+        "series − cos x": float(_taylor_cos(xp, point.x, {})) - math.cos(x),
+        "f' − (−sin x)": float(_taylor_cos_d(1)(xp, point.x, {})) + math.sin(x),
     }
 
 
