@@ -29,7 +29,7 @@ from autodiff_bench.xp_contract import (
 
 #: Backends whose namespace is still being brought to the contract: their cases are
 #: expected to fail (remove a name here to hold it to the contract).
-PENDING = {"minigrad"}
+PENDING: set[str] = set()
 
 
 def _specs() -> list[Any]:
