@@ -1,17 +1,21 @@
 """The ``show`` engine: one target at one point, f and every derivative from every backend.
 
 Each value is one :func:`autodiff_bench.check.check_cell`, so ``show`` and ``check`` judge
-a value by the same rules."""
+a value by the same rules (TF32 off, too).  Unlike them, ``show`` computes in this process:
+the variables a worker would start with (no JAX pre-allocation, quiet logs) are set here
+before any framework is imported."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from autodiff_bench.backends import load_backend
+from autodiff_bench.backends import Backend, all_backends, load_backend
 from autodiff_bench.check import CheckPlan, check_cell
+from autodiff_bench.device_info import EXACT, loaded_report, run_environment
 from autodiff_bench.model import FAILING
 from autodiff_bench.targets import Point, Target
 
@@ -39,6 +43,8 @@ class ShowResult:
     plan: CheckPlan
     records: list[ShowRecord]
     notes: dict[str, float]
+    #: Where it computed: device, GPU name, precision flags (the JSON environment).
+    environment: dict[str, Any] = field(default_factory=dict)
 
     @property
     def quantities(self) -> list[str]:
@@ -59,8 +65,10 @@ def run_show(plan: CheckPlan, target: Target, point: Point) -> ShowResult:
     """Evaluate f and every quantity of ``target`` at ``point`` on every selected backend."""
     quantities = ["primal", *target.quantities]
     records = []
+    prepare_process_environment(plan)
+    loaded: list[Backend] = []
     for spec in plan.backends:
-        backend = load_backend(spec, plan.dtype, plan.device)
+        backend = load_backend(spec, plan.dtype, plan.device, exact_precision=True)
         if isinstance(backend, tuple):  # unavailable, or an import that crashed
             status, message = backend
             records += [
@@ -68,6 +76,7 @@ def run_show(plan: CheckPlan, target: Target, point: Point) -> ShowResult:
                 for q in quantities
             ]
             continue
+        loaded.append(backend)
         values: dict[tuple[str, str, str, str], np.ndarray] = {}
         base = dict(backend=spec.name, mode=spec.mode, dtype=plan.dtype, device=plan.device)
         for q in quantities:
@@ -99,4 +108,17 @@ def run_show(plan: CheckPlan, target: Target, point: Point) -> ShowResult:
         notes = dict(target.notes(ref_point)) if target.notes else {}
     except Exception:  # notes are extras; a user's that raise are simply not shown
         notes = {}
-    return ShowResult(target, point, plan, records, notes)
+    environment = run_environment(plan.device, EXACT, [loaded_report(loaded)])
+    return ShowResult(target, point, plan, records, notes, environment)
+
+
+def prepare_process_environment(plan: CheckPlan) -> None:
+    """Set what each selected backend's worker would start with (allocator and log
+    switches, read once at import) in this process's environment, where the user has not
+    set it already; a framework imported earlier keeps what it read."""
+    classes = all_backends()
+    for spec in plan.backends:
+        runtime = classes[spec.name].runtime(spec.mode)  # manual:torch: torch's
+        env = runtime.worker_environment(threads=None, device=plan.device)
+        for key, value in env.items():
+            os.environ.setdefault(key, value)

@@ -27,6 +27,7 @@ import faulthandler
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -297,7 +298,7 @@ def _spawn(lane: Lane, log_path: str, show_logs: bool) -> tuple[Any, Connection]
     job = lane.make_job(lane.cells)
     # Not a daemon: torch.compile and XLA start helper processes of their own.
     proc = ctx.Process(target=_child_main, args=(writer, job, log_path, show_logs, os.getpid()))
-    with _start_conditions(lane.env):
+    with _start_conditions(lane.env), _output_to(None if show_logs else log_path):
         proc.start()
     writer.close()  # only the child writes now: its exit closes the pipe, seen as EOF
     return proc, reader
@@ -321,6 +322,37 @@ def _start_conditions(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _output_to(log_path: str | None) -> Iterator[None]:
+    """While a worker starts: this process's file descriptors 1 and 2 point at the
+    worker's log, which the child inherits.  So what the child writes before
+    :func:`_child_main` redirects them itself — a module imported while its job is
+    unpickled (a plugin that imports TensorFlow at the top), a main script re-imported by
+    ``spawn``, a failure to start — lands in its log, never on the terminal, and is still
+    named when the worker dies.  ``None``: leave them (``ADBENCH_SHOW_FRAMEWORK_LOGS``)."""
+    if log_path is None:
+        yield
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:  # no stdout or stderr here: nothing could reach a terminal
+        yield
+        return
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (log, *saved):
+            os.close(fd)
 
 
 def _stop(proc: Any) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -38,7 +39,7 @@ def backend_for(spec: str, dtype: str) -> Backend:
     key = (spec, dtype)
     if key not in _cache:
         b = parse_backend(spec).create(dtype=dtype)
-        module = b.module
+        module = type(b).runtime(b.mode).module  # manual:torch needs torch
         if module and not installed(module):
             pytest.skip(f"{module} is not installed")
         b.ensure_loaded()
@@ -124,6 +125,52 @@ def test_logistic_second_derivative_is_finite_at_minus_800(spec: str) -> None:
     point = next(p for p in t.canonical if p.label == "z=-800")
     hess = b.evaluate(t, "hessian", point)
     np.testing.assert_array_equal(hess, np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("spec", ["manual", "manual:torch", "manual:jax", "manual:tensorflow"])
+def test_the_logistic_closed_form_is_exact_at_z_800_in_every_framework(spec: str) -> None:
+    # σ from exp(−|z|) and σ' = e/(1 + e)²: no overflow, no NaN, in every framework.
+    b = backend_for(spec, "float64")
+    t = get_target("logistic")
+    at = {p.label: p for p in t.canonical}
+    np.testing.assert_array_equal(b.evaluate(t, "grad", at["z=800"]), [1.0, 2.0, -1.0])
+    np.testing.assert_array_equal(b.evaluate(t, "grad", at["z=-800"]), [0.0, 0.0, 0.0])
+    for label in ("z=800", "z=-800"):
+        np.testing.assert_array_equal(b.evaluate(t, "hessian", at[label]), np.zeros((3, 3)))
+    # At z = −0.6: σ(−0.6)·a and σ(0.6)σ(−0.6)·aaᵀ.
+    s = 1.0 / (1.0 + math.exp(0.6))
+    a = np.array([1.0, 2.0, -1.0])
+    np.testing.assert_allclose(b.evaluate(t, "grad", at["z=-0.6"]), s * a, rtol=1e-15)
+    hess = b.evaluate(t, "hessian", at["z=-0.6"])
+    np.testing.assert_allclose(hess, s * (1 - s) * np.outer(a, a), rtol=1e-14)
+
+
+def test_manual_modes_run_in_their_framework_and_borrow_its_worker() -> None:
+    manual = all_backends()["manual"]
+    assert manual.modes[0] == "numpy" and parse_backend("manual").label == "manual"
+    assert {m: manual.framework_of(m) for m in manual.modes} == {
+        "numpy": "numpy",
+        "torch": "torch",
+        "jax": "jax",
+        "tensorflow": "tensorflow",
+    }
+    assert manual.runtime("torch") is all_backends()["torch"]
+    assert manual.runtime("numpy") is manual
+    assert not manual.is_autodiff
+    # A worker computing manual:tensorflow starts with TensorFlow's environment.
+    env = manual.runtime("tensorflow").worker_environment(1, "cpu")
+    assert env["TF_NUM_INTRAOP_THREADS"] == "1" and env["TF_CPP_MIN_LOG_LEVEL"] == "3"
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax is not installed")
+def test_manual_jax_is_jitted_and_returns_jax_arrays() -> None:
+    b = backend_for("manual:jax", "float32")
+    t = get_target("least_squares")
+    point = t.points(0, seed=0, size=None)[0]
+    call = b.prepare(t, "grad", point)
+    value = call()
+    assert type(value).__module__.startswith("jax") and value.dtype == np.float32
+    assert hasattr(b.function(t, "grad"), "lower")  # a jax.jit-wrapped function
 
 
 @pytest.mark.skipif(not installed("jax"), reason="jax is not installed")

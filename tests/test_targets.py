@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autodiff_bench.backends import QuantityUnsupported, parse_backend
 from autodiff_bench.backends.finite import FiniteBackend, richardson_jacobian
 from autodiff_bench.errors import UsageError
 from autodiff_bench.targets import (
@@ -17,11 +18,12 @@ from autodiff_bench.targets import (
     Target,
     all_targets,
     check_size,
+    closed_form_style,
     get_target,
     load_targets_file,
     scalar_sampler,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs
 
 BUILTINS = [
     "square", "cubic", "sin_x2", "tanh", "taylor_cos",
@@ -186,3 +188,72 @@ def test_bad_targets_files_are_usage_errors(tmp_path, content: str | None, messa
         path.write_text(content)
     with pytest.raises(UsageError, match=message):
         load_targets_file(path)
+
+
+# ---- closed forms: written against xp, or NumPy only --------------------------------------
+
+
+def test_the_closed_form_style_is_told_by_positional_parameters_without_defaults() -> None:
+    assert closed_form_style("t", "grad", lambda xp, x, p: x) == "xp"
+    assert closed_form_style("t", "grad", lambda x, p: x) == "numpy"
+    assert closed_form_style("t", "hvp", lambda xp, x, p, v: v) == "xp"
+    assert closed_form_style("t", "hvp", lambda x, p, v: v) == "numpy"
+    # A parameter with a default does not count: the style stays NumPy.
+    assert closed_form_style("t", "grad", lambda x, p, scale=2.0: scale * x) == "numpy"
+    with pytest.raises(ValueError, match=r"takes 1 positional parameters; write it as "):
+        closed_form_style("t", "grad", lambda x: x)
+    with pytest.raises(ValueError, match=r"closed\(xp, x, params, v\)"):
+        closed_form_style("t", "hvp", lambda xp, x, p, v, w: v)
+
+
+def test_both_styles_give_the_same_numpy_closed_form() -> None:
+    def sample(rng: np.random.Generator, n: int) -> Point:
+        return Point.of(rng.standard_normal(n), "random", a=rng.standard_normal(n))
+
+    def f(xp, x, p):
+        return xp.sum(p["a"] * x * x)
+
+    new = Target(
+        "both_xp",
+        "Σ aᵢxᵢ²",
+        f,
+        {
+            "grad": lambda xp, x, p: 2.0 * p["a"] * x,
+            "hessian": lambda xp, x, p: 2.0 * p["a"] * xp.eye(x.shape[0]),  # diag(2a)
+        },
+        sample,
+    )
+    old = Target(
+        "both_np",
+        "Σ aᵢxᵢ²",
+        f,
+        {"grad": lambda x, p: 2.0 * p["a"] * x, "hessian": lambda x, p: np.diag(2.0 * p["a"])},
+        sample,
+    )
+    p = Point.of([1.0, -2.0, 3.0], "hand", a=[0.5, 1.0, 2.0])
+    v = np.array([1.0, 1.0, -1.0])
+    assert new.written_against_xp("grad") and not old.written_against_xp("grad")
+    assert new.written_against_xp("hvp") and not old.written_against_xp("hvp")  # the Hessian's
+    for t in (new, old):
+        np.testing.assert_array_equal(t.closed_form("grad", p), [1.0, -4.0, 12.0])
+        np.testing.assert_array_equal(t.closed_form("hvp", p, v), [1.0, 2.0, -4.0])
+
+
+@needs("torch")
+def test_a_numpy_closed_form_is_unsupported_in_a_framework_and_says_how_to_fix_it() -> None:
+    load_targets_file(ROOT / "examples" / "rosenbrock_targets.py")
+    t = get_target("rosenbrock")
+    (p,) = t.canonical
+    torch_manual = parse_backend("manual:torch").create()
+    # The gradient is written against xp: it runs in torch, with the NumPy value.
+    got = torch_manual.evaluate(t, "grad", p)
+    np.testing.assert_allclose(got, [-215.6, -88.0], rtol=1e-15)
+    # The Hessian is NumPy: NumPy manual computes it, torch's manual declines it.
+    assert parse_backend("manual").create().evaluate(t, "hessian", p)[0, 1] == 480.0
+    for q in ("hessian", "hvp"):
+        with pytest.raises(QuantityUnsupported) as caught:
+            torch_manual.evaluate(t, q, p, np.ones(2))
+        assert str(caught.value) == (
+            "closed form of 'hessian' is written in NumPy; "
+            "write it as closed(xp, x, params) to run it in torch"
+        )

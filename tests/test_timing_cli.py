@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from autodiff_bench.model import TimeRecord
-from autodiff_bench.timing import Highlight
-from tests.conftest import ROOT, adbench
+from tests.conftest import ROOT, adbench, needs
 from tests.test_timing_engine import RECORD_FIELDS
 from tests.test_timing_fakes import MARKER_ENV
 
@@ -120,6 +119,29 @@ def test_table_markdown_and_csv(cli) -> None:
     assert len(csv.out.strip().splitlines()) == 1 + 8
 
 
+@needs("torch")
+def test_torchs_ratio_to_manual_is_over_the_closed_form_in_torch(cli) -> None:
+    args = ["-t", "least_squares", "-b", "torch", "-q", "grad", "-n", "50", *FAST, "-f", "json"]
+    run = cli("time", *args)
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    got = {(r["label"], r["quantity"]): r for r in doc["results"]}
+    # manual:torch is timed because torch is, without being named.
+    assert doc["config"]["backends"] == ["manual", "manual:torch", "torch"]
+    torch, manual_torch = got["torch", "grad"], got["manual:torch", "grad"]
+    assert manual_torch["status"] == "pass" and manual_torch["backend"] == "manual"
+    assert manual_torch["mode"] == "torch"
+    assert torch["ratio_to_manual"] == torch["median_s"] / manual_torch["median_s"]
+    assert torch["manual_reference"] == "manual:torch"
+    # The closed form in torch is itself compared with the NumPy one.
+    numpy_manual = got["manual", "grad"]
+    assert manual_torch["ratio_to_manual"] == manual_torch["median_s"] / numpy_manual["median_s"]
+    assert manual_torch["manual_reference"] == "manual"
+    # manual:torch ran in a worker with torch's thread settings.
+    assert doc["workers"]["manual:torch"]["torch_num_threads"] == 1
+    assert doc["workers"]["manual:torch"]["env"]["OMP_NUM_THREADS"] == "1"
+
+
 def test_the_real_command_in_a_subprocess() -> None:
     run = adbench("time", "-t", "square", "-b", "manual", *FAST, "-f", "json")
     assert run.code == 0, run.err
@@ -194,6 +216,7 @@ def test_trim_and_units() -> None:
     assert pick_unit([0.5]) == ("ms", 1e-3)
     assert pick_unit([2.0]) == ("s", 1.0)
     assert human_seconds(0.052) == "52 ms"
+    assert human_seconds(9.996e-4) == "1.0 ms"  # rounding carries into the next unit
 
 
 def test_noisy_cells_are_marked_and_digits_trimmed() -> None:
@@ -211,8 +234,7 @@ def test_noisy_cells_are_marked_and_digits_trimmed() -> None:
         cold_s=0.05,
         ratio_to_primal=3.04,
     )
-    median, ratio, cold, style = cell_parts(steady, 1e-6)
-    assert (median, ratio, cold, style) == ("12.35", "×3.0", "cold 50 ms", "")
+    assert tuple(cell_parts(steady)) == ("12.35 µs", "×3.040 f", "cold 50 ms", "")
     noisy = TimeRecord(
         target="t",
         size=4,
@@ -224,51 +246,17 @@ def test_noisy_cells_are_marked_and_digits_trimmed() -> None:
         samples=10,
         cold_s=1e-5,
         noisy=True,
+        ratio_to_primal=3.04,
+        ratio_to_manual=1.52,
     )
-    median, _, _, style = cell_parts(noisy, 1e-6)
-    assert median == "10 ±25%" and style == "yellow"
+    part = cell_parts(noisy)
+    assert part.median == "10 µs ±25%" and part.style == "yellow"
+    assert part.ratios == "×3 f  ×2 manual"  # a ratio is no more precise than its median
     assert (
         cell_parts(
-            TimeRecord(
-                target="t", size=4, quantity="grad", backend="x", mode="y", status="timeout"
-            ),
-            1,
-        )[0]
+            TimeRecord(target="t", size=4, quantity="grad", backend="x", mode="y", status="timeout")
+        ).median
         == "timeout"
-    )
-
-
-def test_highlight_lines_read_like_hyperfine() -> None:
-    from autodiff_bench.render.time import highlight_line
-
-    h = Highlight(
-        "least_squares",
-        "grad",
-        1000,
-        [("manual", 1e-5, False), ("jax", 2e-5, False), ("torch", 6.2e-5, True)],
-        fastest_autodiff="jax",
-        runner_up="torch",
-        speedup=3.1,
-        autodiff_over_manual=2.0,
-    )
-    assert highlight_line(h) == (
-        "least_squares grad at n=1000: jax ran 3.1× faster than torch; "
-        "manual was fastest (2.0× faster than jax) (noisy: torch)"
-    )
-    h3 = Highlight("t", "grad", 10, [("jax", 1e-5, False), ("manual", 1.02e-5, False)],
-                   fastest_autodiff="jax", autodiff_over_manual=0.98)  # fmt: skip
-    assert highlight_line(h3).endswith("jax and manual were about as fast")
-    h2 = Highlight(
-        "cubic",
-        "d1",
-        None,
-        [("jax", 1e-5, False), ("manual", 1.5e-5, True)],
-        fastest_autodiff="jax",
-        autodiff_over_manual=0.5,
-    )
-    assert highlight_line(h2) == (
-        "cubic d1: jax was the only autodiff backend measured; "
-        "jax was fastest, 2.0× faster than manual (noisy: manual)"
     )
 
 

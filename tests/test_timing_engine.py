@@ -75,7 +75,7 @@ def test_time_toml_is_what_a_bare_time_runs() -> None:
     built_in = resolve_time_plan(EMPTY).as_dict()
     # Other tests may register extra backends; the default takes every registered one.
     shipped = [b.name for b in backends.all_backends().values() if b in backends._BUILTIN]
-    built_in["backends"] = [b for b in built_in["backends"] if b in shipped]
+    built_in["backends"] = [b for b in built_in["backends"] if b.partition(":")[0] in shipped]
     assert from_file == built_in
     assert built_in["sizes"] == [10, 100]
     # A target's own timing sizes (trace_axb's Hessian grows like n⁴) replace the defaults.
@@ -85,11 +85,34 @@ def test_time_toml_is_what_a_bare_time_runs() -> None:
 
 def test_manual_is_always_timed_first_and_primal_always() -> None:
     plan = resolve_time_plan(EMPTY, targets=["cubic"], backends=["torch"], quantities=["d2"])
-    assert [b.label for b in plan.backends] == ["manual", "torch"]
+    # NumPy manual first, then the closed form in torch right before torch.
+    assert [b.label for b in plan.backends] == ["manual", "manual:torch", "torch"]
     target = plan.targets[0]
     assert plan.quantities_of(target) == ["primal", "d2"]
     assert plan.sizes_of(target) == [None]  # a scalar target has no size
-    assert len(plan.cells()) == 4
+    assert len(plan.cells()) == 6
+
+
+def test_each_timed_framework_brings_its_closed_form_once() -> None:
+    plan = resolve_time_plan(
+        EMPTY, targets=["cubic"], backends=["jax:nojit,torch:func,minigrad,jax,tensorflow"]
+    )
+    assert [b.label for b in plan.backends] == [
+        "manual",
+        "manual:jax",
+        "jax:nojit",
+        "manual:torch",
+        "torch:func",
+        "minigrad",  # NumPy-based: NumPy manual is its reference
+        "jax",
+        "manual:tensorflow",
+        "tensorflow",
+    ]
+    # Named by the user: kept where the user put it, not added twice.
+    plan = resolve_time_plan(EMPTY, targets=["cubic"], backends=["torch,manual:torch"])
+    assert [b.label for b in plan.backends] == ["manual", "torch", "manual:torch"]
+    plan = resolve_time_plan(EMPTY, targets=["cubic"], backends=["manual:jax"])
+    assert [b.label for b in plan.backends] == ["manual", "manual:jax"]
 
 
 def test_sizes_from_the_command_line_apply_to_every_target() -> None:
@@ -170,6 +193,7 @@ def test_ratios_to_primal_and_to_manual() -> None:
     records = [
         rec("primal", "manual", 1.0),
         rec("grad", "manual", 2.0),
+        rec("grad", "minigrad", 5.0),
         rec("primal", "torch", 4.0),
         rec("grad", "torch", 12.0),
         rec("hessian", "torch", 40.0),  # no manual hessian measured: no ratio to manual
@@ -177,12 +201,49 @@ def test_ratios_to_primal_and_to_manual() -> None:
     add_ratios(records)
     r = {(x.quantity, x.backend): x for x in records}
     assert r["grad", "torch"].ratio_to_primal == 3.0
-    assert r["grad", "torch"].ratio_to_manual == 6.0
-    assert r["primal", "torch"].ratio_to_manual == 4.0
+    # No closed form timed in torch: no ratio (never one against NumPy's closed form).
+    assert r["grad", "torch"].ratio_to_manual is None
+    assert r["grad", "torch"].manual_reference is None
+    assert r["grad", "minigrad"].ratio_to_manual == 2.5
+    assert r["grad", "minigrad"].manual_reference == "manual"
     assert r["primal", "manual"].ratio_to_primal == 1.0
     assert r["grad", "manual"].ratio_to_manual == 1.0
     assert r["hessian", "torch"].ratio_to_manual is None
     assert r["hessian", "torch"].ratio_to_primal == 10.0
+
+
+def test_ratio_to_manual_is_taken_in_the_backends_own_framework() -> None:
+    def at(quantity: str, backend: str, mode: str, median: float) -> TimeRecord:
+        return TimeRecord(
+            target="t", size=10, quantity=quantity, backend=backend, mode=mode, median_s=median
+        )
+
+    records = [
+        at("grad", "manual", "numpy", 2.0),
+        at("grad", "manual", "torch", 4.0),
+        at("grad", "manual", "jax", 0.5),
+        at("grad", "torch", "autograd", 12.0),
+        at("grad", "torch", "func", 6.0),
+        at("grad", "jax", "jit", 1.5),
+        at("grad", "jax", "nojit", 10.0),
+        at("grad", "tensorflow", "eager", 9.0),  # manual:tensorflow not measured
+        at("primal", "torch", "autograd", 3.0),
+        at("primal", "manual", "torch", 1.0),
+    ]
+    add_ratios(records)
+    grads = [r for r in records if r.quantity == "grad"]
+    got = {r.label: (r.ratio_to_manual, r.manual_reference) for r in grads}
+    assert got["torch"] == (3.0, "manual:torch")
+    assert got["torch:func"] == (1.5, "manual:torch")
+    assert got["jax"] == (3.0, "manual:jax")
+    assert got["jax:nojit"] == (20.0, "manual:jax")
+    assert got["tensorflow"] == (None, None)
+    # manual's own modes are compared with the NumPy closed form.
+    assert got["manual:torch"] == (2.0, "manual")
+    assert got["manual:jax"] == (0.25, "manual")
+    assert got["manual"] == (1.0, "manual")
+    primal = next(r for r in records if r.quantity == "primal" and r.backend == "torch")
+    assert (primal.ratio_to_manual, primal.manual_reference) == (3.0, "manual:torch")
 
 
 def test_growth_exponent_is_fitted_on_log_log() -> None:
@@ -210,6 +271,28 @@ def test_a_crashing_backend_is_an_error_cell_and_the_rest_is_kept(fake) -> None:
         assert cells[key].median_s > 0
     assert all(cells["manual", q].status == "pass" for q in ("primal", "grad", "hessian", "hvp"))
     assert report.exit_code == 1
+
+
+def test_after_a_crash_only_the_same_mode_and_quantity_at_larger_sizes_is_skipped(fake) -> None:
+    plan = resolve_time_plan(
+        EMPTY,
+        targets=["least_squares"],
+        backends=["fake:crash", "fake:ok"],
+        sizes=["4", "8", "16"],
+        **FAST,
+    )
+    report = run_time(plan)
+    cells = {(r.mode, r.size, r.quantity): r for r in report.records if r.backend == "fake"}
+    assert cells["crash", 4, "grad"].status == "error"
+    assert "SIGSEGV" in cells["crash", 4, "grad"].message
+    for size in (8, 16):  # surely the same crash: not run, and said so
+        skipped = cells["crash", size, "grad"]
+        assert skipped.status == "error"
+        assert skipped.message == "not run: grad of least_squares failed at n=4"
+        # Another quantity of the same mode, and the same quantity in another mode, run.
+        assert cells["crash", size, "hessian"].status == "pass"
+        assert cells["ok", size, "grad"].status == "pass"
+        assert cells["ok", size, "grad"].median_s > 0
 
 
 def test_a_hanging_backend_is_a_timeout_cell_and_the_rest_is_kept(fake) -> None:

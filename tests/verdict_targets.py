@@ -164,8 +164,10 @@ register(
         formula="2³⁰ (x − 1)²",
         f=lambda xp, x, p: SCALE * ((x - 1.0) * (x - 1.0)),
         closed_forms={
-            "d1": lambda x, p: 2.0 * SCALE * (x - 1.0),
-            "d2": lambda x, p: np.full_like(x, 2.0 * SCALE),
+            # Written against xp, so manual:torch/jax/tensorflow are tested at the cast
+            # point too (the other targets here keep the NumPy-only style).
+            "d1": lambda xp, x, p: 2.0 * SCALE * (x - 1.0),
+            "d2": lambda xp, x, p: 2.0 * SCALE * xp.ones_like(x),
         },
         sample=scalar_sampler(0.5, 1.5),
         canonical=[Point.scalar(NEAR_ONE, "x=1+2.4·2⁻²³")],

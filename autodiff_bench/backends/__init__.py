@@ -117,10 +117,13 @@ class BackendSpec:
         return all_backends()[self.name](self.mode, dtype=dtype, device=device, threads=threads)
 
 
-def version_of(name: str) -> str | None:
-    """The installed version of a registered backend's framework (None if unknown)."""
+def version_of(name: str, mode: str | None = None) -> str | None:
+    """The installed version of a registered backend's framework (None if unknown); with a
+    ``mode``, of the framework that mode runs in (``manual:torch``: torch's)."""
     cls = all_backends().get(name)
-    return None if cls is None else cls.version()
+    if cls is None:
+        return None
+    return (cls if mode is None else cls.runtime(mode)).version()
 
 
 #: Why a backend could not load: (``unavailable`` or ``error``, the message).
@@ -128,11 +131,21 @@ LoadFailure = tuple[str, str]
 
 
 def load_backend(
-    spec: BackendSpec, dtype: str = "float64", device: str = "cpu", threads: int | None = None
+    spec: BackendSpec,
+    dtype: str = "float64",
+    device: str = "cpu",
+    threads: int | None = None,
+    *,
+    exact_precision: bool = False,
 ) -> Backend | LoadFailure:
     """A loaded adapter, or why not: ``unavailable`` when the framework is missing here,
-    ``error`` when its import raised (that backend's problem only, never the run's)."""
+    ``error`` when its import raised (that backend's problem only, never the run's).
+
+    ``exact_precision`` turns TF32 and the like off (:meth:`Backend.set_exact_precision`):
+    ``check`` and ``show`` judge values; ``time`` keeps each framework's own settings."""
     adapter = spec.create(dtype=dtype, device=device, threads=threads)
+    if exact_precision:
+        adapter.set_exact_precision()
     try:
         adapter.ensure_loaded()
     except BackendUnavailable as exc:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autodiff_bench.backends.base import Backend, Fn
+from autodiff_bench.backends.namespace import AutogradNamespace
 
 
 class AutogradBackend(Backend):
@@ -34,9 +35,10 @@ class AutogradBackend(Backend):
         """Import autograd and its NumPy wrapper."""
         import autograd
         import autograd.numpy as anp
+        import autograd.scipy.special as asp
 
         self.autograd = autograd
-        self.xp = anp
+        self.xp = AutogradNamespace(anp, asp.logsumexp, np.dtype(self.dtype), self.label)
 
     def asarray(self, a: np.ndarray) -> Any:
         """Plain NumPy arrays."""

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.quantities import QUANTITIES
 
 if TYPE_CHECKING:
@@ -81,6 +82,15 @@ class Backend:
     #: Which tolerance table judges its results: ``ad`` (exact up to round-off) or
     #: ``finite`` (truncation error too: looser).
     tolerance_class: ClassVar[str] = "ad"
+    #: The array framework its derivatives run in (``numpy``, ``torch``, ``jax``,
+    #: ``tensorflow``).  ``time`` takes an AD backend's ``ratio_to_manual`` against the
+    #: closed form in the same framework (``manual:<framework>``) when manual has that mode,
+    #: else against NumPy ``manual``.
+    framework: ClassVar[str] = "numpy"
+    #: float32 arithmetic asked for: ``default`` keeps the framework's own settings (what
+    #: ``time`` measures: the framework at its best), ``highest`` turns reduced-precision
+    #: paths such as TF32 off (what ``check`` judges).  See :meth:`set_exact_precision`.
+    precision: str = "default"
 
     def __init__(
         self,
@@ -94,7 +104,8 @@ class Backend:
         self.device = device
         self.threads = threads
         self._loaded = False
-        self.xp: Any = np
+        #: The xp contract in this framework (set by :meth:`load`); NumPy's until then.
+        self.xp: Any = numpy_namespace(dtype, self.name or "numpy")
         # Composed (and compiled) functions by (target, quantity): points of one shape then
         # share one trace/compilation, as they would in a user's program.
         self._functions: dict[tuple[int, str], Fn] = {}
@@ -134,6 +145,18 @@ class Backend:
                 return found
         return None
 
+    @classmethod
+    def runtime(cls, mode: str) -> type[Backend]:
+        """The backend class whose framework ``mode`` runs in: its import, availability,
+        worker environment and worker process.  The class itself, except for a mode that
+        borrows another framework (``manual:torch`` runs in torch's)."""
+        return cls
+
+    @classmethod
+    def framework_of(cls, mode: str) -> str:
+        """The framework ``mode`` computes in (see :attr:`framework`)."""
+        return cls.runtime(mode).framework
+
     # ---- life cycle -----------------------------------------------------------------------
 
     def ensure_loaded(self) -> None:
@@ -147,7 +170,18 @@ class Backend:
             raise BackendUnavailable(f"{self.name} runs on {where} only")
         with quiet_native_stderr():
             self.load()
+            if self.precision == "highest":
+                self.apply_exact_precision()
         self._loaded = True
+
+    def set_exact_precision(self) -> None:
+        """Compute float32 at full precision: no TF32 or other reduced-precision matmul
+        path (``check`` asks for this, so a speed setting is never reported as a wrong
+        derivative).  Applied when the framework loads, at once if it already has."""
+        self.precision = "highest"
+        if self._loaded:
+            with quiet_native_stderr():
+                self.apply_exact_precision()
 
     @classmethod
     def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:
@@ -166,6 +200,22 @@ class Backend:
 
     def load(self) -> None:
         """Import the framework, set ``self.xp``, threads, float64 and the device."""
+
+    # ---- precision and device (recorded in the run's environment) -------------------------
+
+    def apply_exact_precision(self) -> None:
+        """Turn the loaded framework's reduced-precision float32 paths off (TF32 matmuls and
+        convolutions).  The default does nothing: NumPy has no such path."""
+
+    def precision_flags(self) -> dict[str, Any]:
+        """The loaded framework's effective precision switches, read back from it (not
+        what was asked), for the run's environment.  Empty when it has none."""
+        return {}
+
+    def device_name(self) -> str | None:
+        """The name of the GPU this backend computes on (None on the CPU or when the
+        framework cannot say)."""
+        return None
 
     # ---- primitives (per framework) -------------------------------------------------------
 

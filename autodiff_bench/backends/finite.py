@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from autodiff_bench.backends.base import Backend, Fn
+from autodiff_bench.backends.namespace import numpy_namespace
 
 #: First step, relative to max(1, |x_i|).  Richardson removes the h² and h⁴ error terms,
 #: so a large step is accurate and keeps round-off (≈ eps/hⁿ for order n) small.
@@ -59,6 +60,10 @@ class FiniteBackend(Backend):
     name = "finite"
     description = "central differences with Richardson extrapolation (numeric baseline)"
     is_autodiff = False
+
+    def load(self) -> None:
+        """The xp contract on NumPy in float64, the dtype differences are taken in."""
+        self.xp = numpy_namespace("float64", self.label)
 
     def asarray(self, a: np.ndarray) -> Any:
         """Inputs are differenced in float64."""

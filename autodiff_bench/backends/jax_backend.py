@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
+from autodiff_bench.backends.namespace import JaxNamespace
 
 
 class JaxBackend(Backend):
@@ -33,6 +34,7 @@ class JaxBackend(Backend):
         "hvp: jax.grad of <grad, v>",
     }
     devices = ("cpu", "cuda")
+    framework = "jax"
 
     @classmethod
     def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:
@@ -62,8 +64,9 @@ class JaxBackend(Backend):
             # Without this, JAX silently computes float64 requests in float32.
             jax.config.update("jax_enable_x64", True)
             import jax.numpy as jnp
+            import jax.scipy.special as jsp
         self.jax = jax
-        self.xp = jnp
+        self.xp = JaxNamespace(jnp, jsp.logsumexp, jnp.dtype(self.dtype), self.label)
         if self.device == "cuda":
             try:
                 self._device = jax.devices("gpu")[0]
@@ -71,6 +74,20 @@ class JaxBackend(Backend):
                 raise BackendUnavailable(f"jax sees no GPU ({exc})") from exc
         else:
             self._device = jax.devices("cpu")[0]
+
+    def apply_exact_precision(self) -> None:
+        """float32 matmuls and convolutions at "highest" (JAX's default on a GPU is TF32)."""
+        set_jax_exact_precision(self.jax)
+
+    def precision_flags(self) -> dict[str, Any]:
+        """JAX's default matmul precision (``default`` when unset: the platform's choice)."""
+        return jax_precision_flags(self.jax)
+
+    def device_name(self) -> str | None:
+        """The ``device_kind`` of the GPU in use (e.g. "NVIDIA H200")."""
+        if self.device != "cuda":
+            return None
+        return str(self._device.device_kind)
 
     def asarray(self, a: np.ndarray) -> Any:
         """A device array, dtype kept."""
@@ -95,3 +112,15 @@ class JaxBackend(Backend):
     def jacobian(self, f: Fn, create_graph: bool) -> Fn:
         """``jax.jacrev`` (vmap over the rows): the Hessian is ``jacrev(grad(f))``."""
         return self.jax.jacrev(f)
+
+
+def set_jax_exact_precision(jax: Any) -> None:
+    """Full-precision float32 in JAX (also for other adapters that compute in JAX); it
+    applies to what is traced afterwards, so call it before the first ``jit``."""
+    jax.config.update("jax_default_matmul_precision", "highest")
+
+
+def jax_precision_flags(jax: Any) -> dict[str, Any]:
+    """What JAX's configuration says about float32 matmul precision."""
+    value = getattr(jax.config, "jax_default_matmul_precision", None)
+    return {"default_matmul_precision": "default" if value is None else str(value)}

@@ -9,6 +9,32 @@ import numpy as np
 from autodiff_bench.backends.base import Backend, Fn
 
 
+class RunNamespace:
+    """minigrad's ``xp`` in the run's dtype: created arrays and Python numbers take it whether
+    a function is called inside a target or directly (the names, and the error for a name
+    outside the contract, are the module's own)."""
+
+    def __init__(self, xp: Any, default_dtype: Any, dtype: str) -> None:
+        self._xp = xp
+        self._default_dtype = default_dtype
+        self._dtype = dtype
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._xp, name)
+        if not callable(attr):
+            return attr
+        default_dtype, dtype = self._default_dtype, self._dtype
+
+        def create(*args: Any, **kwargs: Any) -> Any:
+            with default_dtype(dtype):
+                return attr(*args, **kwargs)
+
+        return create
+
+    def __dir__(self) -> list[str]:
+        return dir(self._xp)
+
+
 class MinigradBackend(Backend):
     """minigrad: a small readable reverse-mode engine in NumPy, shipped with adbench."""
 
@@ -21,7 +47,19 @@ class MinigradBackend(Backend):
         from autodiff_bench.minigrad import xp
 
         self.mg = minigrad
-        self.xp = xp
+        self.xp = RunNamespace(xp, minigrad.ops.default_dtype, self.dtype)
+
+    def compile(self, fn: Fn) -> Fn:
+        """``fn`` run in this backend's dtype: numbers and ``xp.zeros``/``xp.eye`` inside a
+        target come out in it (a float32 run stays float32)."""
+        default_dtype = self.mg.ops.default_dtype
+        dtype = self.dtype
+
+        def in_dtype(*args: Any) -> Any:
+            with default_dtype(dtype):
+                return fn(*args)
+
+        return in_dtype
 
     def asarray(self, a: np.ndarray) -> Any:
         """Plain NumPy arrays; the engine wraps them as it needs."""

@@ -9,36 +9,163 @@ reverse) as little as or less than ``tf.autodiff.ForwardAccumulator`` over a tap
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
+from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn, QuantityUnsupported
+from autodiff_bench.backends.namespace import (
+    UNARY,
+    Axis,
+    ContractLinalg,
+    ContractNamespace,
+    as_shape,
+    flatten_axis,
+)
 
 
-class TensorFlowNamespace:
-    """The registry's array namespace on tf tensors (NumPy names, NumPy semantics)."""
+class TensorFlowNamespace(ContractNamespace):
+    """The xp contract on tf tensors (NumPy names, NumPy semantics), in the run's dtype.
 
-    def __init__(self, tf: Any) -> None:
+    TensorFlow tensors have no ``.reshape`` and their ``@`` needs 2-D operands: a target
+    writes ``xp.reshape(x, shape)`` and ``xp.matmul(a, b)``, which work on every backend."""
+
+    def __init__(self, tf: Any, dtype: Any = None, backend: str = "tensorflow") -> None:
         self._tf = tf
+        #: The run's dtype: of creation functions and of Python scalars (which TensorFlow
+        #: would otherwise make float32).
+        self._dtype = tf.float64 if dtype is None else dtype
         m = tf.math
-        self.sin, self.cos, self.tanh, self.exp = m.sin, m.cos, m.tanh, m.exp
-        self.log, self.log1p, self.sqrt = m.log, m.log1p, m.sqrt
-        self.trace = tf.linalg.trace
+        super().__init__(
+            backend,
+            {name: getattr(m, name) for name in UNARY},
+            {"maximum": m.maximum, "minimum": m.minimum},
+        )
+        la = tf.linalg
+        self.linalg = ContractLinalg(
+            self,
+            det=la.det,
+            slogdet=lambda a: tuple(la.slogdet(a)),
+            inv=la.inv,
+            solve=self._solve,
+            cholesky=la.cholesky,
+        )
 
-    def sum(self, x: Any, axis: int | None = None) -> Any:
+    def _scalar(self, value: Any) -> Any:
+        return self._tf.constant(value, dtype=self._dtype)
+
+    def _solve(self, a: Any, b: Any) -> Any:
+        """x with a x = b; a 1-D ``b`` is one vector, as in NumPy (tf.linalg.solve wants a
+        matrix right-hand side)."""
+        tf = self._tf
+        if b.shape.rank == 1:
+            return tf.linalg.solve(a, b[:, None])[:, 0]
+        return tf.linalg.solve(a, b)
+
+    def _flat(self, x: Any, axis: int | None) -> tuple[Any, int]:
+        return flatten_axis(x, axis, self._tf.reshape)
+
+    # ---- elementwise ----
+    def logaddexp(self, a: Any, b: Any) -> Any:
+        """ln(eᵃ + eᵇ) = a + softplus(b − a): softplus's gradient is the sigmoid, smooth
+        everywhere, where max(a, b) + log1p(e^−|a−b|) has a kink in its gradient at a = b."""
+        a, b = self._array(a), self._array(b)
+        return a + self._tf.math.softplus(b - a)
+
+    def where(self, condition: Any, a: Any, b: Any) -> Any:
+        """``a`` where ``condition`` holds, else ``b`` (broadcast)."""
+        return self._tf.where(condition, self._array(a), self._array(b))
+
+    def clip(self, x: Any, lo: Any = None, hi: Any = None) -> Any:
+        """``x`` limited to [lo, hi] (either bound may be None)."""
+        x = self._array(x)
+        if lo is not None:
+            x = self._tf.math.maximum(x, self._array(lo))
+        if hi is not None:
+            x = self._tf.math.minimum(x, self._array(hi))
+        return x
+
+    # ---- reductions ----
+    def sum(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
         """Sum over ``axis`` (all axes when None)."""
-        return self._tf.reduce_sum(x, axis=axis)
+        return self._tf.reduce_sum(x, axis=axis, keepdims=keepdims)
 
-    def mean(self, x: Any, axis: int | None = None) -> Any:
+    def mean(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
         """Mean over ``axis`` (all axes when None)."""
-        return self._tf.reduce_mean(x, axis=axis)
+        return self._tf.reduce_mean(x, axis=axis, keepdims=keepdims)
 
-    def transpose(self, x: Any) -> Any:
-        """Reverse the axes."""
-        return self._tf.transpose(x)
+    def prod(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+        """Product over ``axis`` (all axes when None)."""
+        return self._tf.reduce_prod(x, axis=axis, keepdims=keepdims)
 
+    def max(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+        """Largest element over ``axis`` (all axes when None)."""
+        return self._tf.reduce_max(x, axis=axis, keepdims=keepdims)
+
+    def min(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+        """Smallest element over ``axis`` (all axes when None)."""
+        return self._tf.reduce_min(x, axis=axis, keepdims=keepdims)
+
+    def _arg(self, fn: Any, x: Any, axis: int | None, keepdims: bool) -> Any:
+        rank = x.shape.rank
+        flat, ax = self._flat(x, axis)
+        out = fn(flat, axis=ax, output_type=self._tf.int64)
+        if keepdims:
+            out = (
+                self._tf.reshape(out, [1] * rank)
+                if axis is None
+                else self._tf.expand_dims(out, axis)
+            )
+        return out
+
+    def argmax(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+        """Index of the largest element (in the flattened array when ``axis`` is None)."""
+        return self._arg(self._tf.math.argmax, x, axis, keepdims)
+
+    def argmin(self, x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+        """Index of the smallest element (in the flattened array when ``axis`` is None)."""
+        return self._arg(self._tf.math.argmin, x, axis, keepdims)
+
+    def cumsum(self, x: Any, axis: int | None = None) -> Any:
+        """Running sum along ``axis`` (of the flattened array when None)."""
+        return self._tf.math.cumsum(*self._flat(x, axis))
+
+    def cumprod(self, x: Any, axis: int | None = None) -> Any:
+        """Running product along ``axis`` (of the flattened array when None).  TensorFlow's
+        gradient of it divides by x (``div_no_nan``): 0, not the derivative, where an
+        element is exactly zero."""
+        return self._tf.math.cumprod(*self._flat(x, axis))
+
+    def logsumexp(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+        """ln Σ eˣ over ``axis`` (all axes when None); TensorFlow shifts by the maximum."""
+        return self._tf.math.reduce_logsumexp(x, axis=axis, keepdims=keepdims)
+
+    # ---- shape ----
+    def reshape(self, x: Any, shape: Any) -> Any:
+        """The same elements in a new shape (``-1`` once: inferred)."""
+        return self._tf.reshape(x, as_shape(shape))
+
+    def stack(self, arrays: Sequence[Any], axis: int = 0) -> Any:
+        """Join same-shaped tensors along a new axis."""
+        return self._tf.stack([self._array(a) for a in arrays], axis=axis)
+
+    def concat(self, arrays: Sequence[Any], axis: int = 0) -> Any:
+        """Join tensors along an existing axis."""
+        return self._tf.concat(list(arrays), axis=axis)
+
+    def transpose(self, x: Any, axes: Sequence[int] | None = None) -> Any:
+        """Permute the axes (reverse them when ``axes`` is None)."""
+        return self._tf.transpose(x, perm=None if axes is None else list(axes))
+
+    def expand_dims(self, x: Any, axis: int) -> Any:
+        """Insert a size-1 axis at ``axis``."""
+        return self._tf.expand_dims(x, axis)
+
+    # ---- products, gathers, shifts ----
     def matmul(self, a: Any, b: Any) -> Any:
         """``numpy.matmul`` semantics, including 1-D operands (tf.matmul needs 2-D)."""
         tf = self._tf
@@ -50,14 +177,71 @@ class TensorFlowNamespace:
             return tf.linalg.matvec(b, a, transpose_a=True)
         return tf.linalg.matmul(a, b)
 
-    def logaddexp(self, a: Any, b: Any) -> Any:
-        """ln(eᵃ + eᵇ) = a + softplus(b − a): softplus's gradient is the sigmoid, smooth
-        everywhere, where max(a, b) + log1p(e^−|a−b|) has a kink in its gradient at a = b."""
+    def outer(self, a: Any, b: Any) -> Any:
+        """The outer product of two vectors (flattened first, as NumPy does)."""
         tf = self._tf
-        ref = b if tf.is_tensor(b) else a
-        a = tf.cast(a, ref.dtype) if not tf.is_tensor(a) else a
-        b = tf.cast(b, ref.dtype) if not tf.is_tensor(b) else b
-        return a + tf.math.softplus(b - a)
+        return tf.tensordot(tf.reshape(a, [-1]), tf.reshape(b, [-1]), axes=0)
+
+    def tensordot(self, a: Any, b: Any, axes: Any = 2) -> Any:
+        """``numpy.tensordot``: sum over the last ``axes`` axes of a and the first of b."""
+        return self._tf.tensordot(a, b, axes=axes)
+
+    def einsum(self, subscripts: str, *operands: Any) -> Any:
+        """Einstein summation, ``numpy.einsum``'s subscripts."""
+        return self._tf.einsum(subscripts, *operands)
+
+    def trace(self, x: Any) -> Any:
+        """Sum of the diagonal over the first two axes (tf.linalg.trace takes the last
+        two)."""
+        rank = x.shape.rank
+        if rank > 2:
+            x = self._tf.transpose(x, perm=[*range(2, rank), 0, 1])
+        return self._tf.linalg.trace(x)
+
+    def take(self, x: Any, indices: Any, axis: int | None = None) -> Any:
+        """Elements at ``indices`` along ``axis`` (of the flattened array when None);
+        negative indices count from the end."""
+        tf = self._tf
+        x, axis = self._flat(x, axis)
+        axis %= x.shape.rank
+        index = tf.convert_to_tensor(indices)
+        if not index.dtype.is_integer:
+            raise TypeError(f"xp.take needs integer indices, not {index.dtype.name}")
+        index = tf.math.floormod(index, tf.shape(x, out_type=index.dtype)[axis])
+        return tf.gather(x, index, axis=axis)
+
+    def roll(self, x: Any, shift: Any, axis: Axis = None) -> Any:
+        """Shift elements cyclically along ``axis`` (the flattened array when None)."""
+        tf = self._tf
+        if axis is None:
+            return tf.reshape(tf.roll(tf.reshape(x, [-1]), shift, axis=0), tf.shape(x))
+        return tf.roll(x, shift, axis=axis)
+
+    # ---- creation ----
+    def eye(self, n: int, dtype: Any = None) -> Any:
+        """The n×n identity in the run's dtype."""
+        return self._tf.eye(n, dtype=dtype or self._dtype)
+
+    def zeros(self, shape: Any, dtype: Any = None) -> Any:
+        """Zeros of ``shape`` in the run's dtype (or a tf ``dtype``)."""
+        return self._tf.zeros(as_shape(shape), dtype=dtype or self._dtype)
+
+    def ones(self, shape: Any, dtype: Any = None) -> Any:
+        """Ones of ``shape`` in the run's dtype."""
+        return self._tf.ones(as_shape(shape), dtype=dtype or self._dtype)
+
+    def full(self, shape: Any, value: Any, dtype: Any = None) -> Any:
+        """``shape`` filled with ``value``, in the run's dtype."""
+        tf = self._tf
+        return tf.fill(as_shape(shape), tf.cast(value, dtype or self._dtype))
+
+    def zeros_like(self, x: Any) -> Any:
+        """Zeros of ``x``'s shape and dtype."""
+        return self._tf.zeros_like(self._array(x))
+
+    def ones_like(self, x: Any) -> Any:
+        """Ones of ``x``'s shape and dtype."""
+        return self._tf.ones_like(self._array(x))
 
 
 class TensorFlowBackend(Backend):
@@ -78,11 +262,14 @@ class TensorFlowBackend(Backend):
         "hessian: tape.jacobian (pfor); hvp: nested tapes; compile time in the cold call",
     }
     devices = ("cpu", "cuda")
+    framework = "tensorflow"
 
     @classmethod
     def worker_environment(cls, threads: int | None, device: str) -> dict[str, str]:
         """TensorFlow's own thread pools and C++ log level, read once at import."""
         env = {**super().worker_environment(threads, device), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        if device == "cuda":  # grow GPU memory as needed: other workers share the GPU
+            env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
         if threads is not None:
             env |= {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
         return env
@@ -111,9 +298,33 @@ class TensorFlowBackend(Backend):
                 tf.config.threading.set_inter_op_parallelism_threads(self.threads)
             except RuntimeError:  # already initialised in this process: keep its setting
                 pass
-        if self.device == "cuda" and not tf.config.list_physical_devices("GPU"):
-            raise BackendUnavailable("tensorflow sees no GPU")
-        self.xp = TensorFlowNamespace(tf)
+        if self.device == "cuda":
+            gpus = tf.config.list_physical_devices("GPU")
+            if not gpus:
+                raise BackendUnavailable("tensorflow sees no GPU")
+            # TensorFlow takes nearly all of every GPU at its first op otherwise, and the
+            # other frameworks' workers share it.
+            for gpu in gpus:
+                with contextlib.suppress(RuntimeError):  # already initialised: too late
+                    tf.config.experimental.set_memory_growth(gpu, True)
+        self.xp = TensorFlowNamespace(tf, tf.as_dtype(self.dtype), self.label)
+
+    def apply_exact_precision(self) -> None:
+        """TensorFloat-32 execution off (TensorFlow enables it by default)."""
+        set_tf_exact_precision(self.tf)
+
+    def precision_flags(self) -> dict[str, Any]:
+        """Whether TensorFloat-32 execution is on, as TensorFlow reports it."""
+        return tf_precision_flags(self.tf)
+
+    def device_name(self) -> str | None:
+        """The ``device_name`` TensorFlow's device details give for the GPU in use."""
+        if self.device != "cuda":
+            return None
+        gpus = self.tf.config.list_physical_devices("GPU")
+        details = self.tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+        name = details.get("device_name")
+        return None if name is None else str(name)
 
     def _device(self) -> str:
         return "/GPU:0" if self.device == "cuda" else "/CPU:0"
@@ -142,7 +353,24 @@ class TensorFlowBackend(Backend):
         gradient of ``trace`` reads a shape as a constant)."""
         if self.mode == "eager":
             return fn
-        return self.tf.function(fn, jit_compile=True if self.mode == "xla" else None)
+        tf = self.tf
+        if self.mode != "xla":
+            return tf.function(fn)
+        compiled = tf.function(fn, jit_compile=True)
+
+        def run(*args: Any) -> Any:
+            try:
+                return compiled(*args)
+            except tf.errors.InvalidArgumentError as exc:
+                if "Detected unsupported operations" not in str(exc):
+                    raise
+                ops = sorted(set(re.findall(r"No registered '(\w+)' OpKernel", str(exc))))
+                raise QuantityUnsupported(
+                    f"XLA cannot compile {', '.join(ops) or 'an operation here'} "
+                    "(tensorflow:xla); tensorflow's other modes run it"
+                ) from exc
+
+        return run
 
     def grad(self, f: Fn, create_graph: bool) -> Fn:
         """One tape; an enclosing tape records this gradient, so levels nest."""
@@ -178,3 +406,17 @@ class TensorFlowBackend(Backend):
             return tf.reshape(tf.stack(grads), tf.concat([tf.shape(y), tf.shape(x)], 0))
 
         return jac
+
+
+def set_tf_exact_precision(tf: Any) -> None:
+    """Full-precision float32 in TensorFlow (also for other adapters that compute in it)."""
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+
+
+def tf_precision_flags(tf: Any) -> dict[str, Any]:
+    """What TensorFlow says about TensorFloat-32 execution."""
+    return {
+        "tensor_float_32_execution": bool(
+            tf.config.experimental.tensor_float_32_execution_enabled()
+        )
+    }

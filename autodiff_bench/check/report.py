@@ -3,7 +3,8 @@ renderers and the exit code read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from autodiff_bench.check.plan import CheckPlan
 from autodiff_bench.model import FAILING, CheckRecord, worst_status
@@ -29,6 +30,8 @@ class CheckReport:
     seconds: float = 0.0
     #: Ctrl-C stopped the run: the records are what was checked until then.
     interrupted: bool = False
+    #: Where the run computed: device, GPU name, precision flags (the JSON environment).
+    environment: dict[str, Any] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, str]]:
         """(target, quantity) in registry order."""

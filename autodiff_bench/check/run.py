@@ -31,6 +31,7 @@ from autodiff_bench.backends import (
 from autodiff_bench.check.plan import CheckPlan
 from autodiff_bench.check.report import CheckReport, Suspect
 from autodiff_bench.correctness import arrays_agree, compare_arrays
+from autodiff_bench.device_info import EXACT, loaded_report, run_environment
 from autodiff_bench.model import Cell, CheckRecord
 from autodiff_bench.quantities import derivative_order
 from autodiff_bench.targets import (
@@ -114,14 +115,18 @@ class CheckJob:
         # Import the frameworks now: the import has the load deadline, not a cell's.
         for cell in self.cells:
             self.backend(cell)
-        return {"pid": os.getpid()}
+        loaded = [b for b in self._backends.values() if isinstance(b, Backend)]
+        return {"pid": os.getpid(), **loaded_report(loaded)}
 
     def backend(self, cell: CheckCell) -> Backend | tuple[str, str]:
         """The loaded adapter of a cell, or (status, message) when it cannot load."""
         key = (cell.backend, cell.mode)
         if key not in self._backends:
             spec = BackendSpec(cell.backend, cell.mode)
-            self._backends[key] = load_backend(spec, self.plan.dtype, self.plan.device)
+            # A verdict must not hinge on a speed setting: TF32 off (recorded).
+            self._backends[key] = load_backend(
+                spec, self.plan.dtype, self.plan.device, exact_precision=True
+            )
         return self._backends[key]
 
     def points(self, target: Target) -> list[Point] | tuple[str, str]:
@@ -164,7 +169,7 @@ def record_fields(plan: CheckPlan, cell: CheckCell) -> dict[str, Any]:
     """The fields every record of a cell shares (its size is the point's, set per point)."""
     fields = cell.cell_fields()
     del fields["size"]
-    return dict(**fields, label=cell.label, backend_version=version_of(cell.backend))
+    return dict(**fields, label=cell.label, backend_version=version_of(cell.backend, cell.mode))
 
 
 class _Collector:
@@ -210,7 +215,8 @@ def lanes_of(plan: CheckPlan, cells: list[CheckCell]) -> list[Lane]:
     by_module: dict[str, list[CheckCell]] = {}
     builtin = set(builtin_backends())
     for cell in cells:
-        cls = classes[cell.backend]
+        # The framework the mode runs in: manual:torch shares torch's worker.
+        cls = classes[cell.backend].runtime(cell.mode)
         # The NumPy-only built-ins share a worker; a third-party backend gets its own.
         module = cls.module or ("numpy" if cell.backend in builtin else cell.backend)
         by_module.setdefault(module, []).append(cell)
@@ -221,7 +227,7 @@ def lanes_of(plan: CheckPlan, cells: list[CheckCell]) -> list[Lane]:
     for module, group in sorted(by_module.items(), key=lambda kv: kv[0] == "numpy"):
         used = {c.backend: classes[c.backend] for c in group if shippable(classes[c.backend])}
         env: dict[str, str] = {}
-        for cls in {classes[c.backend] for c in group}:
+        for cls in {classes[c.backend].runtime(c.mode) for c in group}:
             env.update(cls.worker_environment(threads=None, device=plan.device))
 
         def make_job(subset: list[Any], used: dict[str, type[Backend]] = used) -> CheckJob:
@@ -247,10 +253,11 @@ def run_check(
     cells = plan_cells(plan)
     collector = _Collector(plan, on_record)
     interrupted = False
+    reports: list[dict[str, Any]] = []
     if in_process:
         for lane in lanes_of(plan, cells):
             job = lane.make_job(lane.cells)
-            job.load()
+            reports.append(job.load())
             for i, cell in enumerate(job.cells):
                 collector.result(cell, job.run(i))
     else:
@@ -262,6 +269,7 @@ def run_check(
             fanout=HANG_FANOUT,
         )
         interrupted = outcome.interrupted
+        reports = list(outcome.info.values())
     records: list[CheckRecord] = []
     values: dict[ValueKey, np.ndarray] = {}
     for cell in cells:  # table order, whatever order the workers finished in
@@ -269,7 +277,10 @@ def run_check(
             records += collector.results[cell].records
             values.update(collector.results[cell].values)
     suspects = _suspects(plan, records, values)
-    return CheckReport(plan, records, suspects, time.perf_counter() - start, interrupted)
+    environment = run_environment(plan.device, EXACT, reports)
+    return CheckReport(
+        plan, records, suspects, time.perf_counter() - start, interrupted, environment
+    )
 
 
 def check_cell(

@@ -193,11 +193,14 @@ def show(
     seed: SeedOpt = None,
     backends: BackendsOpt = None,
     dtype: DtypeOpt = None,
+    device: DeviceOpt = None,
     targets_file: TargetsFileOpt = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ) -> int:
-    """The formula, its closed forms, and every backend's value side by side at one point."""
+    """The formula, its closed forms, and every backend's value side by side at one point.
+
+    A backend that cannot run on --device is shown as unavailable, with the reason."""
     import numpy as np
 
     from autodiff_bench.check import resolve_check_plan
@@ -214,7 +217,14 @@ def show(
     load_user_targets(targets_file)
     tgt = get_target(target)
     plan = resolve_check_plan(
-        EMPTY, targets=[tgt.name], backends=backends, dtype=dtype, size=size, seed=seed, points=0
+        EMPTY,
+        targets=[tgt.name],
+        backends=backends,
+        dtype=dtype,
+        size=size,
+        seed=seed,
+        points=0,
+        device=device,
     )
     if size is not None and tgt.is_scalar:
         raise UsageError(f"--size is for vector targets; '{tgt.name}' takes --at X")

@@ -42,8 +42,9 @@ DEFAULT_MAX_SLOWDOWN = 1.25
 DEFAULT_ALPHA = 0.01
 #: Kinds of change, in the order a reader wants them (regressions first).
 KINDS = ("broken", "slower", "fixed", "faster", "noisy", "changed", "unchanged")
-#: Environment keys that describe the machine: when they differ, seconds are not comparable.
-MACHINE_KEYS = ("platform", "machine", "cpu", "cpu_count", "threads")
+#: Environment keys that describe the machine and its settings: when they differ, seconds
+#: are not comparable (a GPU's name, TF32 on or off).
+MACHINE_KEYS = ("platform", "machine", "cpu", "cpu_count", "threads", "gpu", "precision")
 
 
 def _finite(value: Any) -> float | None:
@@ -368,7 +369,7 @@ def _warnings(result: Comparison, base: list[Run], new: list[Run]) -> list[str]:
     if result.metric == "median_s" and result.machine_differs():
         keys = sorted({d.key.split(".")[0] for d in result.environment} & set(MACHINE_KEYS))
         out.append(
-            f"BASE and NEW ran on different machines or thread settings ({', '.join(keys)}); "
+            f"BASE and NEW ran on different machines or settings ({', '.join(keys)}); "
             "absolute seconds are not comparable — try --metric ratio_to_primal"
         )
     return out

@@ -50,7 +50,8 @@ def mann_whitney(base: np.ndarray, new: np.ndarray) -> RankTest:
 def rank_test_can_decide(m: int, n: int, alpha: float) -> bool:
     """Whether m and n samples can give a one-sided p-value below ``alpha`` at all: the
     smallest possible one is 1/C(m+n, m) (every NEW value above every BASE value)."""
-    return m > 0 and n > 0 and 1.0 / math.comb(m + n, m) < alpha
+    # Compared as int against float (exact), since C(m+n, m) overflows a float past ~1000 + 1000.
+    return m > 0 and n > 0 and math.comb(m + n, m) > 1.0 / alpha
 
 
 @dataclass(frozen=True)

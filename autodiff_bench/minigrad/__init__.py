@@ -55,13 +55,19 @@ Three details make this more than a textbook toy:
 
 Public API
 ----------
-``Tensor`` (operators, ``exp log log1p sqrt sin cos tanh sigmoid logaddexp softplus``,
-``sum mean trace reshape transpose T`` and indexing, ``backward``, ``zero_grad``), ``no_grad``,
-``vjp``, and the derivative operators ``grad``, ``jacobian``, ``hessian``, ``hvp`` from
-``functional``. ``xp`` is the array namespace adbench's targets are written against.
+``Tensor`` (operators ``+ - * / ** @``, comparisons, ``exp expm1 log log1p sqrt abs sin cos
+tan tanh sinh cosh sigmoid logaddexp softplus``, ``sum mean trace reshape transpose T`` and
+indexing, ``backward``, ``zero_grad``), ``no_grad``, ``vjp``, and the derivative operators
+``grad``, ``jacobian``, ``hessian``, ``hvp`` from ``functional``.
+
+``xp`` is the array namespace adbench's targets are written against: exactly the xp
+contract (``autodiff_bench.xp_contract``), every function differentiable to every order.
+``ops.py`` holds its functions and ``linalg.py`` its ``xp.linalg``, in the same style as
+``engine.py``: each rule beside its forward computation, built from differentiable
+operations.  Their conventions at kinks (HIPS autograd's) are listed in ``ops.py``.
 """
 
-from . import xp
+from . import ops, xp
 from .engine import Tensor, as_tensor, enable_grad, no_grad, stack, vjp
 from .functional import grad, hessian, hvp, jacobian
 
@@ -74,6 +80,7 @@ __all__ = [
     "hvp",
     "jacobian",
     "no_grad",
+    "ops",
     "stack",
     "vjp",
     "xp",

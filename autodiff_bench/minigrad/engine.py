@@ -165,8 +165,31 @@ class Tensor:
     def __matmul__(self, other: Any) -> Tensor:
         other = _lift(other, self)
         if self.ndim > 2 or other.ndim > 2:
-            raise ValueError("minigrad's @ takes 1-D and 2-D operands (no batches of matrices)")
+            return _batched_matmul(self, other)
         return _node(self.data @ other.data, "@", (self, other), (_matmul_rule_a, _matmul_rule_b))
+
+    # Comparisons give plain boolean arrays (no derivative), for ``where``.  ``==`` too, so
+    # __hash__ is set back to identity: the backward pass keys a dict by node, and a dict
+    # looks at identity before it would ever call __eq__.
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data == _lift(other, self).data
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data != _lift(other, self).data
+
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _lift(other, self).data
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _lift(other, self).data
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _lift(other, self).data
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _lift(other, self).data
 
     # Reflected operators: a number or ndarray on the left is lifted to a constant Tensor.
     def __radd__(self, other: Any) -> Tensor:
@@ -204,6 +227,11 @@ class Tensor:
         """Elementwise square root."""
         return _node(np.sqrt(self.data), "sqrt", (self,), (lambda g, out, x: g * 0.5 / out,))
 
+    def abs(self) -> Tensor:
+        """Elementwise |x|; its derivative is sign(x): 0 at 0, as in HIPS autograd."""
+        rules = (lambda g, out, x: g * np.sign(x.data if isinstance(x, Tensor) else x),)
+        return _node(np.abs(self.data), "abs", (self,), rules)
+
     def sin(self) -> Tensor:
         """Elementwise sine."""
         return _node(np.sin(self.data), "sin", (self,), (lambda g, out, x: g * np.cos(x),))
@@ -211,6 +239,22 @@ class Tensor:
     def cos(self) -> Tensor:
         """Elementwise cosine."""
         return _node(np.cos(self.data), "cos", (self,), (lambda g, out, x: -g * np.sin(x),))
+
+    def tan(self) -> Tensor:
+        """Elementwise tangent; tan' = 1 + tan²."""
+        return _node(np.tan(self.data), "tan", (self,), (lambda g, out, x: g * (1 + out * out),))
+
+    def sinh(self) -> Tensor:
+        """Elementwise hyperbolic sine."""
+        return _node(np.sinh(self.data), "sinh", (self,), (lambda g, out, x: g * np.cosh(x),))
+
+    def cosh(self) -> Tensor:
+        """Elementwise hyperbolic cosine."""
+        return _node(np.cosh(self.data), "cosh", (self,), (lambda g, out, x: g * np.sinh(x),))
+
+    def expm1(self) -> Tensor:
+        """Elementwise e**x - 1, accurate for tiny x; its derivative is e**x = out + 1."""
+        return _node(np.expm1(self.data), "expm1", (self,), (lambda g, out, x: g * (out + 1),))
 
     def tanh(self) -> Tensor:
         """Elementwise hyperbolic tangent; its rule reuses the output: tanh' = 1 - tanh²."""
@@ -390,6 +434,26 @@ def _matmul_rule_b(g: Any, out: Any, a: Any, b: Any) -> Any:
     return g @ a if b.ndim == 1 else a.T @ g
 
 
+def _batched_matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` on stacks of matrices; a 1-D operand is made a matrix and back, like NumPy."""
+    if a.ndim == 1:
+        return _batched_matmul(a.reshape((1, -1)), b).reshape(b.shape[:-2] + b.shape[-1:])
+    if b.ndim == 1:
+        return _batched_matmul(a, b.reshape((-1, 1))).reshape(a.shape[:-1])
+    # The 2-D rules, matrix by matrix; backward sums the shares over broadcast batch axes.
+    rules = (
+        lambda g, out, a, b: g @ _swap_last(b),
+        lambda g, out, a, b: _swap_last(a) @ g,
+    )
+    return _node(a.data @ b.data, "@", (a, b), rules)
+
+
+def _swap_last(a: Any) -> Any:
+    """Transpose the last two axes (each matrix of a stack), for an ndarray or a Tensor."""
+    order = (*range(a.ndim - 2), a.ndim - 1, a.ndim - 2)
+    return a.transpose(order)
+
+
 def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes broadcasting added or stretched, giving it ``shape`` again."""
     lead = g.ndim - len(shape)
@@ -440,6 +504,10 @@ def _backprop(root: Tensor, seed: Any, create_graph: bool) -> dict[Tensor, Any]:
                 if not parent.requires_grad:
                     continue  # e.g. A in A @ x: its (costly) share is never computed
                 share = rule(g, out, *inputs)
+                if not create_graph and isinstance(share, Tensor):
+                    # A rule built from namespace functions (ops.py) returns a Tensor with
+                    # no history here: keep the first-order pass on plain arrays.
+                    share = share.data
                 if share.shape != parent.data.shape:
                     share = _unbroadcast(share, parent.data.shape)
                 previous = grads.get(parent)
@@ -470,6 +538,17 @@ def stack(tensors: Sequence[Tensor]) -> Tensor:
     return _node(np.stack([t.data for t in parents]), "stack", parents, rules)
 
 
+def where(condition: Any, a: Tensor, b: Tensor) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (broadcast); each gets g where it was chosen."""
+    chosen = np.asarray(condition.data if isinstance(condition, Tensor) else condition, bool)
+    data = np.where(chosen, a.data, b.data)
+    rules = (
+        lambda g, *_: g * chosen.astype(data.dtype),
+        lambda g, *_: g * (~chosen).astype(data.dtype),
+    )
+    return _node(data, "where", (a, b), rules)
+
+
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """Return ``value`` if it is a Tensor, else a constant Tensor (``like``'s dtype for numbers)."""
     if isinstance(value, Tensor):
@@ -492,5 +571,10 @@ _UFUNC_METHODS: dict[np.ufunc, Callable[..., Tensor]] = {
     np.sin: Tensor.sin,
     np.cos: Tensor.cos,
     np.tanh: Tensor.tanh,
+    np.tan: Tensor.tan,
+    np.sinh: Tensor.sinh,
+    np.cosh: Tensor.cosh,
+    np.expm1: Tensor.expm1,
+    np.absolute: Tensor.abs,
     np.logaddexp: Tensor.logaddexp,
 }

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -91,16 +91,21 @@ def make_document(
     config: dict[str, Any],
     results: list[Any],
     threads: int | None = None,
+    device_environment: Mapping[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The versioned top-level JSON object for a run."""
+    """The versioned top-level JSON object for a run.
+
+    ``device_environment`` joins the environment: what the run learnt where it computed
+    (``device``, ``gpu``, ``precision``: see :func:`autodiff_bench.device_info.run_environment`).
+    """
     from datetime import UTC, datetime
 
     return {
         "schema_version": SCHEMA_VERSION,
         "command": command,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "environment": environment(threads),
+        "environment": {**environment(threads), **(device_environment or {})},
         "config": config,
         "results": [
             asdict(r) if is_dataclass(r) and not isinstance(r, type) else r for r in results

@@ -42,14 +42,39 @@ def median_halfwidth(iqr: float, samples: int) -> float:
     return NOTCH * iqr / math.sqrt(max(samples, 1))
 
 
+#: The smallest relative uncertainty a median is credited with: the timer and the loop
+#: overhead never allow more than 4 digits.
+UNCERTAINTY_FLOOR = 1e-4
+
+
+def relative_uncertainty(median: float | None, iqr: float | None, samples: int) -> float:
+    """The ~95% confidence half-width of a median over the median (at least
+    :data:`UNCERTAINTY_FLOOR`; 1 when the median is unknown)."""
+    if not median or median <= 0:
+        return 1.0
+    return max(median_halfwidth(iqr or 0.0, samples) / median, UNCERTAINTY_FLOOR)
+
+
+def figures_for(uncertainty: float) -> int:
+    """How many significant digits a value with this relative uncertainty supports (1 to
+    4): the order of magnitude of 1 / uncertainty."""
+    if not uncertainty > 0:
+        return 4
+    return min(max(math.floor(math.log10(1.0 / uncertainty)), 1), 4)
+
+
 def significant_figures(median: float | None, iqr: float | None, samples: int) -> int:
     """How many digits of ``median`` the noise supports (1 to 4), as in torch's
     ``Measurement.significant_figures``: the order of magnitude of median / its uncertainty."""
-    if not median or median <= 0:
-        return 1
-    # A floor on the uncertainty: the timer and loop overhead never allow more than 4 digits.
-    half = max(median_halfwidth(iqr or 0.0, samples), median * 1e-4)
-    return min(max(math.floor(math.log10(median / half)), 1), 4)
+    return figures_for(relative_uncertainty(median, iqr, samples))
+
+
+def ratio_figures(*records: TimeRecord) -> int:
+    """How many digits a ratio of these records' medians supports (1 to 4): the relative
+    uncertainties of independent medians add in quadrature, so a ratio is never more
+    precise than the noisier of its two medians."""
+    squares = sum(r.relative_uncertainty**2 for r in records)
+    return figures_for(math.sqrt(squares))
 
 
 #: Each registered backend's default mode, filled in by the backend registry as it registers
@@ -219,7 +244,11 @@ class TimeRecord(Record):
     #: Every sample (seconds per call), so a later comparison can test significance.
     times_s: list[float] = field(default_factory=list)
     ratio_to_primal: float | None = None
+    #: median_s over the closed form's median in the same framework (``manual:torch`` for
+    #: torch, NumPy ``manual`` for NumPy-based backends and for manual's own modes).
     ratio_to_manual: float | None = None
+    #: The label of the record ``ratio_to_manual`` divides by (None without a ratio).
+    manual_reference: str | None = None
     threads: int | None = None
     noisy: bool = False
 
@@ -229,9 +258,14 @@ class TimeRecord(Record):
         return relative_iqr(self.iqr_s, self.median_s)
 
     @property
+    def relative_uncertainty(self) -> float:
+        """The ~95% confidence half-width of the median over the median."""
+        return relative_uncertainty(self.median_s, self.iqr_s, self.samples)
+
+    @property
     def significant_figures(self) -> int:
         """How many digits of the median its noise supports (1 to 4)."""
-        return significant_figures(self.median_s, self.iqr_s, self.samples)
+        return figures_for(self.relative_uncertainty)
 
 
 #: Record classes by the command whose documents hold them.
@@ -249,6 +283,10 @@ __all__ = [
     "Record",
     "TimeRecord",
     "backend_label",
+    "figures_for",
     "key_of",
+    "ratio_figures",
+    "relative_uncertainty",
+    "significant_figures",
     "worst_status",
 ]

@@ -45,6 +45,10 @@ class Renderer:
         """The thread count the run asked for (recorded in the environment)."""
         return None
 
+    def device_environment(self) -> dict[str, Any]:
+        """Where the run computed (device, GPU name, precision flags), for the environment."""
+        return {}
+
     def summary(self) -> str | None:
         """The one line a person wants (stderr, when the output goes to a file)."""
         return None
@@ -56,7 +60,12 @@ class Renderer:
     def document(self) -> dict[str, Any]:
         """The versioned JSON document of this result."""
         return make_document(
-            self.command, self.config(), self.records(), threads=self.threads(), **self.extra()
+            self.command,
+            self.config(),
+            self.records(),
+            threads=self.threads(),
+            device_environment=self.device_environment(),
+            **self.extra(),
         )
 
     def render(self, fmt: str) -> str:

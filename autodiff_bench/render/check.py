@@ -210,6 +210,9 @@ class CheckRenderer(Renderer):
     def config(self) -> dict[str, Any]:
         return self.report.plan.as_dict()
 
+    def device_environment(self) -> dict[str, Any]:
+        return self.report.environment
+
     def extra(self) -> dict[str, Any]:
         return {
             "suspects": [asdict(s) for s in self.report.suspects],

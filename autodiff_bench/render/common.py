@@ -77,7 +77,8 @@ UNITS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9))
 
 
 def pick_unit(seconds: list[float]) -> tuple[str, float]:
-    """The largest unit in which the smallest value is still ≥ 1 (one unit per table)."""
+    """The largest unit in which the smallest value is still ≥ 1 (one unit for several
+    values; :func:`seconds_text` picks one per value)."""
     values = [s for s in seconds if s and s > 0]
     if not values:
         return "s", 1.0
@@ -88,13 +89,47 @@ def pick_unit(seconds: list[float]) -> tuple[str, float]:
     return UNITS[-1]
 
 
+def round_sig(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` significant figures (0, inf and nan unchanged)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
 def trim(value: float, digits: int) -> str:
     """``value`` to ``digits`` significant figures with no spurious decimals (after
     ``torch.utils.benchmark``'s ``trim_sigfig``): 1234.5 at 2 digits is ``1200``, 9.996 at 3
     is ``10.0``."""
     if value == 0 or not math.isfinite(value):
         return f"{value:g}"
-    rounded = round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    rounded = round_sig(value, digits)
     # Rounding can carry into the next decade (9.996 → 10.0): count decimals after it.
     decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
     return f"{rounded:.{decimals}f}"
+
+
+def seconds_text(seconds: float | None, digits: int = 4) -> str:
+    """A duration in its own unit, at most ``digits`` (≤ 4) significant figures: the largest
+    of s, ms, µs, ns in which the *rounded* value is still ≥ 1, so the mantissa lies in
+    [1, 1000) and never needs more than four digits (0.99996 ms at 4 digits is ``1.000 ms``,
+    not ``1000 µs``); below 1 ns, ns; from 1000 s on, s."""
+    if seconds is None:
+        return "—"
+    if seconds <= 0 or not math.isfinite(seconds):
+        return f"{seconds:g} s"
+    for name, scale in UNITS:
+        if round_sig(seconds / scale, digits) >= 1:
+            return f"{trim(seconds / scale, digits)} {name}"
+    name, scale = UNITS[-1]
+    return f"{trim(seconds / scale, digits)} {name}"
+
+
+def ratio_text(value: float, digits: int) -> str:
+    """A ratio at ``digits`` significant figures: ``×3.8``, ``×0.65``, ``×480``; from 10 000
+    on in powers of ten (``×1.2e4``), so it never needs more than four digits."""
+    if not math.isfinite(value):
+        return f"×{value:g}"
+    if value > 0 and round_sig(value, digits) >= 10_000:
+        mantissa, exponent = f"{value:.{max(digits - 1, 0)}e}".split("e")
+        return f"×{mantissa}e{int(exponent)}"
+    return f"×{trim(value, digits)}"

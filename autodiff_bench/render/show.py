@@ -50,7 +50,8 @@ def render_show(result: ShowResult, console: Console) -> None:
         text = t.closed_form_text.get(q)
         if text:
             console.print(f"  {q} = {text}")
-    console.print(f"at {_point_text(result)} ({result.plan.dtype})")
+    device = "" if result.plan.device == "cpu" else f", {result.plan.device}"
+    console.print(f"at {_point_text(result)} ({result.plan.dtype}{device})")
     table = Table()
     table.add_column("backend")
     for q in result.quantities:
@@ -64,9 +65,23 @@ def render_show(result: ShowResult, console: Console) -> None:
     console.print(table)
     for name, value in result.notes.items():
         console.print(f"{name}: {value:.3e}")
+    for line in problem_lines(result):
+        console.print(Text(line))
+
+
+def problem_lines(result: ShowResult) -> list[str]:
+    """One line per backend and problem: ``torch: unavailable: …`` when it concerns every
+    quantity (a backend that cannot run on the device), else naming the quantities."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
     for r in result.records:
-        if r.status not in ("pass",) and r.message:
-            console.print(Text(f"{r.label} {r.quantity}: {r.status}: {r.message}"))
+        if r.status != "pass" and r.message:
+            groups.setdefault((r.label, r.status, r.message), []).append(r.quantity)
+    lines = []
+    for (label, status, message), quantities in groups.items():
+        every = len(quantities) == len(result.quantities)
+        which = label if every else f"{label} {', '.join(quantities)}"
+        lines.append(f"{which}: {status}: {message}")
+    return lines
 
 
 def show_markdown(result: ShowResult) -> str:
@@ -103,6 +118,9 @@ class ShowRenderer(Renderer):
             **self.result.plan.as_dict(),
             "point": {"label": point.label, "x": point.x.tolist()},
         }
+
+    def device_environment(self) -> dict[str, Any]:
+        return self.result.environment
 
     def extra(self) -> dict[str, Any]:
         return {"notes": self.result.notes}

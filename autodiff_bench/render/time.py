@@ -1,5 +1,7 @@
-"""Renderers for ``time``: one table per target in one unit, digits trimmed to what the noise
-supports, noisy cells marked, hyperfine-style warnings and summary lines, Markdown and JSON.
+"""Renderers for ``time``: one table per target, each cell in its own unit with the digits its
+noise supports, noisy cells marked, a line per target × size × quantity that names a winner
+only beyond the noise and says what autodiff costs over the hand-written derivative,
+hyperfine-style warnings and the summary line, Markdown and JSON.
 
 They read a :class:`~autodiff_bench.timing.TimeReport`; every figure they show was
 measured or derived by the engine.
@@ -8,7 +10,7 @@ measured or derived by the engine.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.console import Console
 from rich.table import Table
@@ -17,8 +19,8 @@ from rich.text import Text
 from autodiff_bench.model import TimeRecord
 from autodiff_bench.model.records import NOISY_IQR
 from autodiff_bench.render.base import Renderer
-from autodiff_bench.render.common import markdown_table, pick_unit, plural, trim
-from autodiff_bench.timing import Highlight, TimeReport
+from autodiff_bench.render.common import markdown_table, plural, ratio_text, seconds_text, trim
+from autodiff_bench.timing import REFERENCE, Highlight, TimeReport
 
 _STATUS_TEXT = {"unsupported": "—", "unavailable": "n/a", "error": "error", "timeout": "timeout"}
 _STATUS_STYLE = {
@@ -31,42 +33,48 @@ _STATUS_STYLE = {
 
 def human_seconds(seconds: float | None, digits: int = 2) -> str:
     """A duration in its own unit: ``52 ms``, ``3.1 µs``."""
-    if seconds is None:
-        return "—"
-    name, scale = pick_unit([seconds])
-    return f"{trim(seconds / scale, digits)} {name}"
+    return seconds_text(seconds, digits)
 
 
-def _ratio(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"×{trim(value, 2)}" if value < 100 else f"×{value:.0f}"
+class CellText(NamedTuple):
+    """The text of one table cell, line by line."""
+
+    #: The median in its own unit (``±p%`` when noisy), or the status.
+    median: str
+    #: ``×k f`` (k times the same backend's f) and ``×m manual`` (m times the closed form
+    #: the record was compared with), each at the digits both medians' noise supports.
+    ratios: str
+    #: ``cold 52 ms``: the first call.
+    cold: str
+    #: The rich style of the median.
+    style: str
 
 
-def cell_parts(record: TimeRecord | None, scale: float) -> tuple[str, str, str, str]:
-    """(median, ratio to the backend's f, cold, style) of one table cell."""
+def cell_parts(record: TimeRecord | None, report: TimeReport | None = None) -> CellText:
+    """The text of one cell.  With the report, a ratio's digits account for the noise of
+    the median it was taken against too; without it, for the cell's own."""
     if record is None:
-        return "", "", "", ""
+        return CellText("", "", "", "")
     if record.status != "pass" or record.median_s is None:
         text = _STATUS_TEXT.get(record.status, record.status)
-        return text, "", "", _STATUS_STYLE.get(record.status, "")
-    digits = record.significant_figures
-    median = trim(record.median_s / scale, digits)
+        return CellText(text, "", "", _STATUS_STYLE.get(record.status, ""))
+    median = seconds_text(record.median_s, record.significant_figures)
     if record.noisy:
         median += f" ±{record.relative_iqr:.0%}"
-    ratio = "" if record.quantity == "primal" else _ratio(record.ratio_to_primal)
-    cold = f"cold {human_seconds(record.cold_s)}"
-    return median, ratio, cold, "yellow" if record.noisy else ""
+    ratios = []
+    if record.quantity != "primal":
+        for name, short in (("ratio_to_primal", "f"), ("ratio_to_manual", "manual")):
+            value = getattr(record, name)
+            if not value or (short == "manual" and record.backend == REFERENCE):
+                continue
+            digits = report.ratio_figures(record, name) if report else record.significant_figures
+            ratios.append(f"{ratio_text(value, digits)} {short}")
+    cold = f"cold {human_seconds(record.cold_s)}" if record.cold_s is not None else ""
+    return CellText(median, "  ".join(ratios), cold, "yellow" if record.noisy else "")
 
 
 def _rows(report: TimeReport, target: Any) -> list[tuple[int | None, str]]:
     return [(n, q) for n in report.plan.sizes_of(target) for q in report.plan.quantities_of(target)]
-
-
-def _target_unit(report: TimeReport, name: str) -> tuple[str, float]:
-    return pick_unit(
-        [r.median_s for r in report.records if r.target == name and r.median_s is not None]
-    )
 
 
 def _size_text(size: int | None) -> str:
@@ -87,27 +95,43 @@ def _growth_rows(report: TimeReport, target: Any) -> list[tuple[str, list[str]]]
 
 
 def highlight_line(h: Highlight) -> str:
-    """``least_squares grad at n=1000: jax ran 3.1× faster than torch; manual was fastest``."""
+    """``least_squares grad at n=1000: jax ran 3.1× faster than torch; autodiff costs 3.8×
+    the hand-written derivative in torch, 1.1× in jax`` — a winner only beyond the noise
+    (``jax and torch were about as fast`` otherwise); empty when there is nothing to say."""
     where = f"{h.target} {h.quantity}" + ("" if h.size is None else f" at n={h.size}")
     parts = []
     if h.fastest_autodiff and h.runner_up and h.speedup is not None:
-        parts.append(f"{h.fastest_autodiff} ran {trim(h.speedup, 2)}× faster than {h.runner_up}")
-    elif h.fastest_autodiff:
-        parts.append(f"{h.fastest_autodiff} was the only autodiff backend measured")
-    fastest = h.ranking[0][0]
-    if h.autodiff_over_manual is not None:
-        r = h.autodiff_over_manual
-        if abs(r - 1) < 0.05:  # closer than the noise of most cells: no winner to name
-            parts.append(f"{h.fastest_autodiff} and manual were about as fast")
-        elif fastest == "manual":
-            parts.append(f"manual was fastest ({trim(r, 2)}× faster than {h.fastest_autodiff})")
+        if h.separated:
+            # A named winner is ≥ MIN_SPEEDUP ahead beyond the noise: "1×" would contradict it.
+            digits = h.speedup_figures if h.speedup >= 1.5 else max(h.speedup_figures, 2)
+            parts.append(
+                f"{h.fastest_autodiff} ran {trim(h.speedup, digits)}× faster than {h.runner_up}"
+            )
         else:
-            parts.append(f"{fastest} was fastest, {trim(1 / r, 2)}× faster than manual")
-    elif not parts:
-        parts.append(f"{fastest} was fastest")
-    noisy = [label for label, _, is_noisy in h.ranking[:3] if is_noisy]
-    tail = f" (noisy: {', '.join(noisy)})" if noisy else ""
-    return f"{where}: " + "; ".join(parts) + tail
+            pair = [x for x in h.autodiff if x in (h.fastest_autodiff, h.runner_up)]
+            parts.append(f"{' and '.join(pair)} were about as fast")
+    elif h.fastest_autodiff and not h.to_manual:
+        parts.append(f"{h.fastest_autodiff} was the only autodiff backend measured")
+    if h.to_manual:
+        costs = [f"{trim(ratio, digits)}× in {label}" for label, ratio, digits in h.to_manual]
+        costs[0] = costs[0].replace(" in ", " the hand-written derivative in ", 1)
+        parts.append("autodiff costs " + ", ".join(costs))
+    return f"{where}: " + "; ".join(parts) if parts else ""
+
+
+def highlight_lines(report: TimeReport, target: str | None = None) -> list[str]:
+    """Every non-empty highlight line (of one target, or of all)."""
+    lines = _lines_by_target(report)
+    return [line for name, found in lines.items() if target in (None, name) for line in found]
+
+
+def _lines_by_target(report: TimeReport) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for h in report.highlights():
+        line = highlight_line(h)
+        if line:
+            out.setdefault(h.target, []).append(line)
+    return out
 
 
 def summary_line(report: TimeReport) -> str:
@@ -155,14 +179,16 @@ def warnings(report: TimeReport) -> list[str]:
 
 #: What a cell shows, printed once under the tables.
 LEGEND = (
-    "Cells: warm median per call in the table's unit; ×k: k times the same backend's f; "
-    "cold: the first call (trace, compile, cache fill), not in the median; ±p%: noisy "
-    "(IQR/median); growth: time ∝ nᵏ fitted over the sizes."
+    "Cells: warm median per call, each in its own unit, with the digits its noise supports; "
+    "×k f: k times the same backend's f; ×m manual: m times the hand-written derivative "
+    "(the closed form) it was compared with; cold: the first call (trace, compile, cache "
+    "fill), not in the median; ±p%: noisy (IQR/median); growth: time ∝ nᵏ fitted over the "
+    "sizes. A winner is named only beyond the noise (README: Timing)."
 )
 
 
-def _title(report: TimeReport, target: Any, unit: str) -> str:
-    return f"{target.name}: {target.formula}  ({unit} per call)"
+def _title(target: Any) -> str:
+    return f"{target.name}: {target.formula}  (warm median per call)"
 
 
 def _exponent(k: float) -> str:
@@ -170,14 +196,16 @@ def _exponent(k: float) -> str:
     return f"n^{0.0 if abs(k) < 0.005 else k:.2f}"
 
 
+def _measured_targets(report: TimeReport) -> list[Any]:
+    measured = {r.target for r in report.records}
+    return [t for t in report.plan.targets if t.name in measured]
+
+
 def render_time_tables(report: TimeReport, console: Console) -> None:
-    """One table per target, its highlight line, then warnings and the summary line."""
-    highlights = {h.target: h for h in report.highlights()}
-    for target in report.plan.targets:
-        if not any(r.target == target.name for r in report.records):
-            continue
-        unit, scale = _target_unit(report, target.name)
-        table = Table(title=_title(report, target, unit), title_justify="left")
+    """One table per target, its highlight lines, then warnings and the summary line."""
+    highlights = _lines_by_target(report)
+    for target in _measured_targets(report):
+        table = Table(title=_title(target), title_justify="left")
         table.add_column("size", justify="right")
         table.add_column("quantity")
         for label in report.columns():
@@ -186,14 +214,12 @@ def render_time_tables(report: TimeReport, console: Console) -> None:
         for size, quantity in _rows(report, target):
             cells = []
             for label in report.columns():
-                median, ratio, cold, style = cell_parts(
-                    report.get(target.name, size, quantity, label), scale
-                )
-                text = Text(median, style=style)
-                if ratio:
-                    text.append(f" {ratio}", style="cyan")
-                if cold:
-                    text.append(f"\n{cold}", style="dim")
+                part = cell_parts(report.get(target.name, size, quantity, label), report)
+                text = Text(part.median, style=part.style)
+                if part.ratios:
+                    text.append(f"\n{part.ratios}", style="cyan")
+                if part.cold:
+                    text.append(f"\n{part.cold}", style="dim")
                 cells.append(text)
             shown = _size_text(size) if size != previous else ""
             previous = size
@@ -202,8 +228,8 @@ def render_time_tables(report: TimeReport, console: Console) -> None:
         for i, (quantity, exponents) in enumerate(growth):
             table.add_row("growth" if i == 0 else "", quantity, *exponents, end_section=False)
         console.print(table)
-        if target.name in highlights:
-            console.print(Text(highlight_line(highlights[target.name]), style="bold"))
+        for line in highlights.get(target.name, []):
+            console.print(Text(line, style="bold"))
         console.print()
     if report.records:
         console.print(Text(LEGEND, style="dim"))
@@ -213,32 +239,36 @@ def render_time_tables(report: TimeReport, console: Console) -> None:
     console.print(Text(summary_line(report), style="bold red" if bad else "bold green"))
 
 
+def markdown_cell(part: CellText) -> str:
+    """One cell as Markdown: the table's lines joined (``median ratios · cold``)."""
+    head = " ".join(p for p in (part.median, part.ratios) if p)
+    return head + (f" · {part.cold}" if part.cold else "")
+
+
 def time_markdown(report: TimeReport) -> str:
-    """Every table as Markdown (cells: median ×ratio · cold), highlights and the summary."""
+    """Every table as Markdown with its highlight lines, then warnings and the summary."""
+    highlights = _lines_by_target(report)
     out = []
-    for target in report.plan.targets:
-        if not any(r.target == target.name for r in report.records):
-            continue
-        unit, scale = _target_unit(report, target.name)
+    for target in _measured_targets(report):
         header = ["size", "quantity", *report.columns()]
         rows = []
         for size, quantity in _rows(report, target):
             row = [_size_text(size), quantity]
             for label in report.columns():
-                median, ratio, cold, _ = cell_parts(
-                    report.get(target.name, size, quantity, label), scale
-                )
-                row.append(
-                    " ".join(p for p in (median, ratio) if p) + (f" · {cold}" if cold else "")
-                )
+                part = cell_parts(report.get(target.name, size, quantity, label), report)
+                row.append(markdown_cell(part))
             rows.append(row)
         for quantity, cells in _growth_rows(report, target):
             rows.append(["growth", quantity, *cells])
-        out.append(f"### {_title(report, target, unit)}\n\n" + markdown_table(header, rows))
-    lines = [highlight_line(h) for h in report.highlights()] + warnings(report)
+        section = f"### {_title(target)}\n\n" + markdown_table(header, rows)
+        lines = highlights.get(target.name, [])
+        if lines:
+            section += "\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+        out.append(section)
     text = "\n".join(out) + (f"\n{LEGEND}\n" if out else "")
-    if lines:
-        text += "\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+    notes = warnings(report)
+    if notes:
+        text += "\n" + "\n".join(f"- {line}" for line in notes) + "\n"
     return text + f"\n**{summary_line(report)}**\n"
 
 
@@ -265,6 +295,9 @@ class TimeRenderer(Renderer):
     def threads(self) -> int | None:
         return self.report.plan.threads
 
+    def device_environment(self) -> dict[str, Any]:
+        return self.report.environment
+
     def extra(self) -> dict[str, Any]:
         report = self.report
         return {
@@ -281,10 +314,14 @@ class TimeRenderer(Renderer):
 
 
 __all__ = [
+    "LEGEND",
+    "CellText",
     "TimeRenderer",
     "cell_parts",
     "highlight_line",
+    "highlight_lines",
     "human_seconds",
+    "markdown_cell",
     "render_time_tables",
     "summary_line",
     "time_markdown",

@@ -1,7 +1,8 @@
 """The target registry: functions written once against an array namespace ``xp``.
 
 A :class:`Target` bundles the function ``f(xp, x, params)``, its closed-form derivatives
-(NumPy), a seeded input sampler and the canonical points.  Built-ins live in this folder;
+(written against ``xp`` too, so they run in NumPy and inside every framework), a seeded input
+sampler and the canonical points.  Built-ins live in this folder;
 users register their own from a file passed with ``--targets-file`` through the same
 :func:`register` call.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import math
 import os
 import sys
@@ -21,13 +23,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.quantities import SCALAR_QUANTITIES, VECTOR_QUANTITIES
+from autodiff_bench.xp_contract import README_SECTION
 
 #: ``f(xp, x, params)``: the target written against a backend's array namespace.
 TargetFunction = Callable[[Any, Any, Mapping[str, Any]], Any]
-#: ``closed_form(x, params)``: a derivative in NumPy, float64.
-ClosedForm = Callable[[np.ndarray, Mapping[str, np.ndarray]], np.ndarray]
+#: ``closed(xp, x, params)`` (``hvp``: ``closed(xp, x, params, v)``): a derivative written
+#: against a namespace; the NumPy-only style ``closed(x, params)`` is accepted too.
+ClosedForm = Callable[..., Any]
 #: ``sample(rng, size)``: a random point for a given size.
 Sampler = Callable[[np.random.Generator, int], "Point"]
 
@@ -86,9 +91,18 @@ class Target:
     """One function with its closed-form derivatives.
 
     ``closed_forms`` maps a quantity (``d1``..``d4`` for scalar targets, ``grad`` and
-    ``hessian`` for vector ones) to a NumPy function of ``(x, params)``.  ``hvp`` is derived
-    from ``hessian`` unless given (as ``hvp(x, params, v)``).  ``tolerances`` overrides the
-    policy's ``(rtol, atol)`` per quantity.
+    ``hessian`` for vector ones) to a function written against the array namespace, like
+    ``f``: ``closed(xp, x, params)``; ``hvp`` is derived from ``hessian`` unless given (as
+    ``closed(xp, x, params, v)``).  Such a closed form runs in NumPy (the reference of
+    ``check``) and inside every framework (``manual:torch``, ``manual:jax``,
+    ``manual:tensorflow``).
+
+    A closed form written in plain NumPy, ``closed(x, params)`` (``hvp``: ``closed(x,
+    params, v)``), still works for ``check`` and NumPy ``manual``; under a framework mode it is
+    ``unsupported``.  The style is told by the number of positional parameters *without a
+    default value*: 3 (hvp: 4) is the ``xp`` style, 2 (hvp: 3) the NumPy style; any other
+    count is refused when the target is built.  ``tolerances`` overrides the policy's
+    ``(rtol, atol)`` per quantity.
     """
 
     name: str
@@ -106,6 +120,8 @@ class Target:
     #: Sizes ``adbench time`` uses for this target by default, in place of its defaults
     #: (a target whose Hessian grows faster than n² needs smaller ones).
     timing_sizes: Sequence[int] | None = None
+    #: ``xp`` or ``numpy`` per closed form (see :func:`closed_form_style`), filled in here.
+    _styles: Mapping[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (
@@ -130,6 +146,14 @@ class Target:
                     f"target '{self.name}': closed form '{q}' is not a {kind} quantity "
                     f"(use {', '.join(allowed)})"
                 )
+        styles = {q: closed_form_style(self.name, q, fn) for q, fn in self.closed_forms.items()}
+        object.__setattr__(self, "_styles", styles)
+
+    def written_against_xp(self, quantity: str) -> bool:
+        """Whether the closed form of ``quantity`` is ``closed(xp, x, params)`` (so it runs in
+        every framework) rather than NumPy-only; a derived ``hvp`` follows the Hessian's."""
+        source = quantity if quantity in self.closed_forms else "hessian"
+        return self._styles[source] == "xp"
 
     @property
     def is_scalar(self) -> bool:
@@ -146,20 +170,33 @@ class Target:
         return tuple(q for q in order if q in have)
 
     def value(self, point: Point) -> np.ndarray:
-        """f at ``point``, evaluated with NumPy."""
-        return np.asarray(self.f(np, point.x, point.params))
+        """f at ``point``, evaluated with NumPy (the xp contract in the point's dtype)."""
+        return np.asarray(self.f(numpy_namespace(point.x.dtype), point.x, point.params))
 
-    def closed_form(self, quantity: str, point: Point, v: np.ndarray | None = None) -> np.ndarray:
-        """The closed-form ``quantity`` at ``point`` (``v`` is the direction for ``hvp``)."""
+    def closed_form(
+        self, quantity: str, point: Point, v: np.ndarray | None = None, xp: Any = None
+    ) -> np.ndarray:
+        """The closed-form ``quantity`` at ``point`` (``v`` is the direction for ``hvp``),
+        evaluated with NumPy: ``xp`` is the NumPy namespace to use (default: the xp contract
+        on NumPy in the point's dtype)."""
+        if xp is None:
+            xp = numpy_namespace(point.x.dtype)
         if quantity == "hvp":
             if v is None:
                 raise ValueError("hvp needs a direction v")
             if "hvp" in self.closed_forms:
-                return np.asarray(self.closed_forms["hvp"](point.x, point.params, v))
-            h = np.asarray(self.closed_forms["hessian"](point.x, point.params))
+                return np.asarray(self._closed_numpy("hvp", point, xp, v))
+            h = np.asarray(self._closed_numpy("hessian", point, xp))
             n = point.x.size
             return (h.reshape(n, n) @ v.reshape(n)).reshape(point.x.shape)
-        return np.asarray(self.closed_forms[quantity](point.x, point.params))
+        return np.asarray(self._closed_numpy(quantity, point, xp))
+
+    def _closed_numpy(self, quantity: str, point: Point, xp: Any, *v: np.ndarray) -> Any:
+        """One closed form evaluated with NumPy, whichever style it is written in."""
+        fn = self.closed_forms[quantity]
+        if self.written_against_xp(quantity):
+            return fn(xp, point.x, point.params, *v)
+        return fn(point.x, point.params, *v)
 
     def points(self, k: int, seed: int, size: int | None) -> list[Point]:
         """The canonical points followed by ``k`` seeded random points of ``size``."""
@@ -173,6 +210,33 @@ class Target:
 
 
 _REGISTRY: dict[str, Target] = {}
+
+
+def closed_form_style(target: str, quantity: str, fn: Callable[..., Any]) -> str:
+    """``xp`` for ``closed(xp, x, params[, v])``, ``numpy`` for ``closed(x, params[, v])``,
+    told by the number of positional parameters without a default value (ValueError for
+    anything else: the message says how to write it)."""
+    extra = 1 if quantity == "hvp" else 0
+    how = f"closed(xp, x, params{', v' if extra else ''})"
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"target '{target}': the closed form of '{quantity}' has no readable signature; "
+            f"write it as a Python function {how}"
+        ) from None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [p for p in parameters if p.kind in kinds and p.default is p.empty]
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        required = []  # *args says nothing about the style
+    if len(required) == 3 + extra:
+        return "xp"
+    if len(required) == 2 + extra:
+        return "numpy"
+    raise ValueError(
+        f"target '{target}': the closed form of '{quantity}' takes {len(required)} positional "
+        f"parameters; write it as {how} (or, NumPy only, closed(x, params{', v' if extra else ''}))"
+    )
 
 
 def direction(seed: int, target: str, index: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -248,7 +312,7 @@ def load_targets_file(path: str | Path) -> list[str]:
     try:
         spec.loader.exec_module(module)
     except ValueError as exc:
-        raise UsageError(f"targets file '{p}': {exc}", "see 'Your own targets' in README") from exc
+        raise UsageError(f"targets file '{p}': {exc}", f"see '{README_SECTION}' in README") from exc
     except Exception as exc:  # a user file can fail in any way; report it, never crash
         raise UsageError(
             f"targets file '{p}' does not import: {type(exc).__name__}: {exc}",
@@ -272,6 +336,7 @@ __all__ = [
     "TargetFunction",
     "all_targets",
     "check_size",
+    "closed_form_style",
     "direction",
     "estimated_bytes",
     "get_target",

@@ -1,4 +1,9 @@
-"""Vector and matrix targets from linear algebra: gradients and Hessians."""
+"""Vector and matrix targets from linear algebra: gradients and Hessians.
+
+Closed forms are written against ``xp`` with ``xp.matmul`` and ``xp.transpose`` (no ``.T``,
+no ``@`` on vectors: a TensorFlow tensor has neither with NumPy's meaning).  ``Aᵀv`` is
+written ``matmul(v, A)``: the same numbers, without a transposed copy of A in any framework.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +29,9 @@ register(
         f=lambda xp, x, p: 0.5 * xp.sum(x * xp.matmul(p["A"], x)) + xp.sum(p["b"] * x) + p["c"],
         closed_forms={
             # Two matrix-vector products, not A + Aᵀ (an n×n temporary on every call).
-            "grad": lambda x, p: 0.5 * (p["A"] @ x + p["A"].T @ x) + p["b"],
-            "hessian": lambda x, p: 0.5 * (p["A"] + p["A"].T),
-            "hvp": lambda x, p, v: 0.5 * (p["A"] @ v + p["A"].T @ v),
+            "grad": lambda xp, x, p: 0.5 * (xp.matmul(p["A"], x) + xp.matmul(x, p["A"])) + p["b"],
+            "hessian": lambda xp, x, p: 0.5 * (p["A"] + xp.transpose(p["A"])),
+            "hvp": lambda xp, x, p, v: 0.5 * (xp.matmul(p["A"], v) + xp.matmul(v, p["A"])),
         },
         closed_form_text={
             "grad": "½(A + Aᵀ)x + b",
@@ -57,9 +62,10 @@ register(
         formula="tr(AXB), X is m×n",
         f=lambda xp, x, p: xp.trace(xp.matmul(xp.matmul(p["A"], x), p["B"])),
         closed_forms={
-            "grad": lambda x, p: p["A"].T @ p["B"].T,
-            "hessian": lambda x, p: np.zeros(x.shape + x.shape),
-            "hvp": lambda x, p, v: np.zeros_like(x),
+            # AᵀBᵀ = (BA)ᵀ: one product, one transpose.
+            "grad": lambda xp, x, p: xp.transpose(xp.matmul(p["B"], p["A"])),
+            "hessian": lambda xp, x, p: xp.zeros(x.shape + x.shape, dtype=x.dtype),
+            "hvp": lambda xp, x, p, v: xp.zeros_like(x),
         },
         closed_form_text={"grad": "AᵀBᵀ  (an m×n matrix)", "hessian": "0", "hvp": "0"},
         sample=_trace_sample,
@@ -99,9 +105,9 @@ register(
         formula="½‖Ax − b‖²",
         f=lambda xp, x, p: 0.5 * xp.sum(_residual(xp, x, p) ** 2),
         closed_forms={
-            "grad": lambda x, p: p["A"].T @ (p["A"] @ x - p["b"]),
-            "hessian": lambda x, p: p["A"].T @ p["A"],
-            "hvp": lambda x, p, v: p["A"].T @ (p["A"] @ v),
+            "grad": lambda xp, x, p: xp.matmul(_residual(xp, x, p), p["A"]),
+            "hessian": lambda xp, x, p: xp.matmul(xp.transpose(p["A"]), p["A"]),
+            "hvp": lambda xp, x, p, v: xp.matmul(xp.matmul(p["A"], v), p["A"]),
         },
         closed_form_text={"grad": "Aᵀ(Ax − b)", "hessian": "AᵀA", "hvp": "Aᵀ(Av)"},
         sample=_least_squares_sample,

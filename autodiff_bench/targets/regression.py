@@ -1,16 +1,35 @@
-"""Loss functions of the classic regression lessons."""
+"""Loss functions of the classic regression lessons.
+
+Closed forms are written against ``xp`` like ``f``: they run in NumPy and in every framework.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from autodiff_bench.targets import Point, Target, register
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # exp of a non-positive number only: no overflow for |z| in the thousands.
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def _sigmoid(xp: Any, z: Any) -> Any:
+    """σ(z) = 1/(1 + e⁻ᶻ), computed from e = exp(−|z|) ≤ 1: exp of a non-positive number
+    only, so no overflow for |z| in the thousands, and both branches of the ``where`` are
+    finite everywhere."""
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _sigmoid_slope(xp: Any, z: Any) -> Any:
+    """σ'(z) = σ(z)(1 − σ(z)) = e/(1 + e)² with e = exp(−|z|): symmetric in z, never
+    overflows, and no 1 − σ(z) that cancels to 0 for z ≳ 37."""
+    e = xp.exp(-xp.abs(z))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
+def _logistic_z(xp: Any, x: Any, p: Any) -> Any:
+    """z = ⟨a, x⟩ (a 0-d array)."""
+    return xp.matmul(p["a"], x)
 
 
 def _logistic_sample(rng: np.random.Generator, n: int) -> Point:
@@ -26,12 +45,12 @@ register(
         # logaddexp(0, z) = ln(1 + eᶻ) without overflow: finite for |z| ≥ 800 everywhere.
         f=lambda xp, x, p: xp.logaddexp(0.0, xp.sum(p["a"] * x)),
         closed_forms={
-            "grad": lambda x, p: _sigmoid(p["a"] @ x) * p["a"],
-            "hessian": lambda x, p: (
-                _sigmoid(p["a"] @ x) * (1 - _sigmoid(p["a"] @ x)) * np.outer(p["a"], p["a"])
+            "grad": lambda xp, x, p: _sigmoid(xp, _logistic_z(xp, x, p)) * p["a"],
+            "hessian": lambda xp, x, p: (
+                _sigmoid_slope(xp, _logistic_z(xp, x, p)) * xp.outer(p["a"], p["a"])
             ),
-            "hvp": lambda x, p, v: (
-                _sigmoid(p["a"] @ x) * (1 - _sigmoid(p["a"] @ x)) * (p["a"] @ v) * p["a"]
+            "hvp": lambda xp, x, p, v: (
+                _sigmoid_slope(xp, _logistic_z(xp, x, p)) * xp.matmul(p["a"], v) * p["a"]
             ),
         },
         closed_form_text={
@@ -66,9 +85,19 @@ def _linreg_point(theta: list[float], x: np.ndarray, y: np.ndarray, label: str) 
     return Point.of(theta, label, design=_design(p), **p)
 
 
-def _linreg_grad(theta: np.ndarray, p: dict) -> np.ndarray:
+def _linreg_grad(xp: Any, theta: Any, p: dict) -> Any:
     r = theta[0] * p["data_x"] + theta[1] - p["data_y"]
-    return np.array([2 * np.mean(p["data_x"] * r), 2 * np.mean(r)])
+    return xp.stack([2.0 * xp.mean(p["data_x"] * r), 2.0 * xp.mean(r)])
+
+
+def _linreg_hessian(xp: Any, theta: Any, p: dict) -> Any:
+    d = p["design"]
+    return 2.0 * xp.matmul(xp.transpose(d), d) / d.shape[0]
+
+
+def _linreg_hvp(xp: Any, theta: Any, p: dict, v: Any) -> Any:
+    d = p["design"]
+    return 2.0 * xp.matmul(xp.matmul(d, v), d) / d.shape[0]
 
 
 def _linreg_sample(rng: np.random.Generator, n: int) -> Point:
@@ -87,8 +116,8 @@ register(
         f=_linreg_f,
         closed_forms={
             "grad": _linreg_grad,
-            "hessian": lambda t, p: 2.0 * _design(p).T @ _design(p) / len(p["data_x"]),
-            "hvp": lambda t, p, v: 2.0 * _design(p).T @ (_design(p) @ v) / len(p["data_x"]),
+            "hessian": _linreg_hessian,
+            "hvp": _linreg_hvp,
         },
         closed_form_text={
             "grad": "(2·mean(x·r), 2·mean(r)),  r = m·x + b − y",

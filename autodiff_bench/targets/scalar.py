@@ -1,11 +1,14 @@
-"""Scalar targets: one variable x, derivatives d1..d4."""
+"""Scalar targets: one variable x, derivatives d1..d4.
+
+Closed forms are written against ``xp`` like ``f``: they run in NumPy and in every framework.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
-import numpy as np
-
+from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.targets import Point, Target, register, scalar_sampler
 
 register(
@@ -13,7 +16,10 @@ register(
         name="square",
         formula="x²",
         f=lambda xp, x, p: x * x,
-        closed_forms={"d1": lambda x, p: 2.0 * x, "d2": lambda x, p: np.full_like(x, 2.0)},
+        closed_forms={
+            "d1": lambda xp, x, p: 2.0 * x,
+            "d2": lambda xp, x, p: 2.0 * xp.ones_like(x),
+        },
         closed_form_text={"d1": "2x", "d2": "2"},
         sample=scalar_sampler(-3.0, 3.0),
         canonical=[Point.scalar(5.0)],
@@ -27,9 +33,9 @@ register(
         formula="x³ + 2x",
         f=lambda xp, x, p: x * x * x + 2.0 * x,
         closed_forms={
-            "d1": lambda x, p: 3.0 * x**2 + 2.0,
-            "d2": lambda x, p: 6.0 * x,
-            "d3": lambda x, p: np.full_like(x, 6.0),
+            "d1": lambda xp, x, p: 3.0 * x**2 + 2.0,
+            "d2": lambda xp, x, p: 6.0 * x,
+            "d3": lambda xp, x, p: 6.0 * xp.ones_like(x),
         },
         closed_form_text={"d1": "3x² + 2", "d2": "6x", "d3": "6"},
         sample=scalar_sampler(-3.0, 3.0),
@@ -43,8 +49,8 @@ register(
         formula="sin(x)·x²",
         f=lambda xp, x, p: xp.sin(x) * x * x,
         closed_forms={
-            "d1": lambda x, p: 2 * x * np.sin(x) + x**2 * np.cos(x),
-            "d2": lambda x, p: 2 * np.sin(x) + 4 * x * np.cos(x) - x**2 * np.sin(x),
+            "d1": lambda xp, x, p: 2 * x * xp.sin(x) + x**2 * xp.cos(x),
+            "d2": lambda xp, x, p: 2 * xp.sin(x) + 4 * x * xp.cos(x) - x**2 * xp.sin(x),
         },
         closed_form_text={"d1": "2x·sin x + x²·cos x", "d2": "2 sin x + 4x cos x − x² sin x"},
         sample=scalar_sampler(-3.0, 3.0),
@@ -61,7 +67,7 @@ def _tanh_d(n: int):
         3: lambda t: -2 * (1 - t**2) * (1 - 3 * t**2),
         4: lambda t: 8 * t * (1 - t**2) * (2 - 3 * t**2),
     }
-    return lambda x, p: rules[n](np.tanh(x))
+    return lambda xp, x, p: rules[n](xp.tanh(x))
 
 
 register(
@@ -99,8 +105,8 @@ def _taylor_cos(xp, x, p):
 def _taylor_cos_d(n: int):
     """The exact n-th derivative of the truncated series (not of cos)."""
 
-    def d(x: np.ndarray, p: object) -> np.ndarray:
-        total = np.zeros_like(x)
+    def d(xp: Any, x: Any, p: object) -> Any:
+        total = xp.zeros_like(x)
         for k, c in enumerate(_TAYLOR):
             e = 2 * k
             if e >= n:
@@ -112,9 +118,10 @@ def _taylor_cos_d(n: int):
 
 def _taylor_notes(point: Point) -> dict[str, float]:
     x = float(point.x)
+    xp = numpy_namespace(point.x.dtype)
     return {
-        "series − cos x": float(_taylor_cos(np, point.x, {})) - math.cos(x),
-        "f' − (−sin x)": float(_taylor_cos_d(1)(point.x, {})) + math.sin(x),
+        "series − cos x": float(_taylor_cos(xp, point.x, {})) - math.cos(x),
+        "f' − (−sin x)": float(_taylor_cos_d(1)(xp, point.x, {})) + math.sin(x),
     }
 
 

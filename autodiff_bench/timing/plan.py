@@ -29,8 +29,45 @@ DEFAULT_HARNESS = HarnessSettings(budget_s=0.1, min_samples=5, max_samples=1000,
 #: Finite differences cost 2·4·n evaluations of f per level, a number known in advance; they
 #: are the correctness baseline, so the default timing suite leaves them out.
 EXCLUDED_BY_DEFAULT = ("finite",)
-#: The manual closed forms are the reference of ``ratio_to_manual``: always timed.
+#: The manual closed forms are the reference of ``ratio_to_manual``: always timed (NumPy),
+#: and in the framework of every timed backend (``manual:torch`` beside ``torch``).
 REFERENCE = "manual"
+
+
+def manual_mode_for(framework: str) -> str:
+    """The mode of ``manual`` that computes in ``framework`` (its NumPy default when none
+    does): the closed form an AD backend of that framework is compared with."""
+    manual = all_backends()[REFERENCE]
+    return next((m for m in manual.modes if manual.framework_of(m) == framework), manual.modes[0])
+
+
+def manual_reference(backend: str, mode: str) -> BackendSpec:
+    """The closed form ``backend:mode``'s ``ratio_to_manual`` is taken against: manual in the
+    same framework (``torch`` → ``manual:torch``); NumPy ``manual`` for NumPy-based backends,
+    for backends of an unknown framework, and for manual's own modes."""
+    classes = all_backends()
+    cls = classes.get(backend)
+    if cls is None or backend == REFERENCE:
+        return BackendSpec(REFERENCE, classes[REFERENCE].modes[0])
+    return BackendSpec(REFERENCE, manual_mode_for(cls.framework_of(mode)))
+
+
+def with_manual_references(specs: list[BackendSpec]) -> list[BackendSpec]:
+    """``specs`` with NumPy ``manual`` first (if missing) and, right before the first backend
+    of each framework, manual in that framework (if missing)."""
+    out: list[BackendSpec] = []
+    numpy_manual = manual_reference(REFERENCE, "")
+    if numpy_manual not in specs:
+        out.append(numpy_manual)
+    for s in specs:
+        ref = manual_reference(s.name, s.mode)
+        if s.name != REFERENCE and ref not in specs and ref not in out:
+            out.append(ref)
+        if s not in out:
+            out.append(s)
+    return out
+
+
 # ---- the plan ------------------------------------------------------------------------------
 
 
@@ -177,9 +214,7 @@ def resolve_time_plan(
     sec = config.section("time")
     plan_targets = resolve_targets(pick(split_names(targets), sec, "targets", ["all"]))
     chosen = pick(split_names(backends), sec, "backends", None) or default_backends()
-    specs = parse_backends(chosen)
-    if not any(s.name == REFERENCE for s in specs):
-        specs = [parse_backends([REFERENCE])[0], *specs]
+    specs = with_manual_references(parse_backends(chosen))
     plan_quantities = resolve_time_quantities(pick(split_names(quantities), sec, "quantities", []))
     plan_seed, plan_dtype, plan_device = resolve_common(
         sec, plan_targets, plan_quantities, seed=seed, dtype=dtype, device=device, also=("primal",)

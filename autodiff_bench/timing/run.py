@@ -34,6 +34,7 @@ from autodiff_bench.backends import (
     shippable,
     version_of,
 )
+from autodiff_bench.device_info import FRAMEWORK_DEFAULT, loaded_report, run_environment
 from autodiff_bench.model import TimeRecord
 from autodiff_bench.targets import (
     Point,
@@ -86,8 +87,11 @@ class TimeJob:
                 self._load_errors[mode] = loaded
             else:
                 self._backends[mode] = loaded
-        cls = all_backends()[self.backend]
+        # The framework the cells' modes run in (manual:torch runs in torch's).
+        cls = all_backends()[self.backend].runtime(self.cells[0].mode)
         info: dict[str, Any] = {
+            # Each framework's own precision settings (the framework at its best), recorded.
+            **loaded_report(self._backends.values()),
             "pid": os.getpid(),
             "version": cls.version(),
             "threads_requested": self.threads,
@@ -119,7 +123,7 @@ def record_fields(cell: TimeCell, labels: dict[str, str], threads: int) -> dict[
     return dict(
         **cell.cell_fields(),
         label=labels.get(cell.mode, ""),
-        backend_version=version_of(cell.backend),
+        backend_version=version_of(cell.backend, cell.mode),
         threads=threads,
     )
 
@@ -188,15 +192,17 @@ def run_time(
     """
     start = time.perf_counter()
     cells = plan.cells()
-    by_backend: dict[str, list[TimeCell]] = {}
+    # One lane per backend and framework: manual:torch runs in a worker with torch's
+    # environment, apart from NumPy manual's.
+    by_lane: dict[tuple[str, type[Backend]], list[TimeCell]] = {}
     for c in cells:
-        by_backend.setdefault(c.backend, []).append(c)
+        by_lane.setdefault((c.backend, all_backends()[c.backend].runtime(c.mode)), []).append(c)
     labels = {
-        name: {s.mode: s.label for s in plan.backends if s.name == name} for name in by_backend
+        name: {s.mode: s.label for s in plan.backends if s.name == name} for name, _ in by_lane
     }
     modules = registering_modules(plan.targets)
     lanes = []
-    for name, todo in by_backend.items():
+    for (name, runtime), todo in by_lane.items():
         cls = all_backends()[name]
 
         def make_job(subset: list[Any], name: str = name, cls: type[Backend] = cls) -> TimeJob:
@@ -214,8 +220,9 @@ def run_time(
                 target_modules=modules,
             )
 
-        env = cls.worker_environment(plan.threads, plan.device)
-        lanes.append(Lane(name, todo, make_job, env))
+        env = runtime.worker_environment(plan.threads, plan.device)
+        lane = name if runtime is cls else f"{name}:{runtime.framework}"
+        lanes.append(Lane(lane, todo, make_job, env))
     collector = _Collector(plan, labels, on_record, on_stage)
     if on_stage and lanes:
         on_stage(f"starting {lanes[0].name}")
@@ -223,6 +230,7 @@ def run_time(
     outcome = supervise(lanes, collector, cell_timeout_s=plan.timeout_s, parallel=1, fanout=0)
     report = TimeReport(plan, [collector.got[c] for c in cells if c in collector.got])
     report.workers = outcome.info
+    report.environment = run_environment(plan.device, FRAMEWORK_DEFAULT, outcome.info.values())
     report.interrupted = outcome.interrupted
     add_ratios(report.records)
     report.growth = fit_growth(report.records)
