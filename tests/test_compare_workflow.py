@@ -124,7 +124,13 @@ def test_the_committed_baseline_describes_configs_ci_toml(command: str) -> None:
     )
     for name, doc in load_runs(BASELINE[command]):
         assert doc["command"] == command
-        recorded = doc["config"]
+        recorded = dict(doc["config"])
+        if "backends" in recorded:
+            # time adds the closed form in each timed framework (manual:torch, ...) itself.
+            asked = section.get("backends", [])
+            recorded["backends"] = [
+                b for b in recorded["backends"] if not b.startswith("manual:") or b in asked
+            ]
         stale = {
             k: (section[k], recorded[k]) for k in keys if k in section and section[k] != recorded[k]
         }
