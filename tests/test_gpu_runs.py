@@ -107,7 +107,10 @@ def fake_tf(gpus: list[str]) -> SimpleNamespace:
         threading=SimpleNamespace(),
     )
     return SimpleNamespace(
-        config=config, get_logger=lambda: SimpleNamespace(setLevel=lambda level: None), state=state
+        config=config,
+        get_logger=lambda: SimpleNamespace(setLevel=lambda level: None),
+        as_dtype=lambda name: name,
+        state=state,
     )
 
 
@@ -141,7 +144,7 @@ def test_tensorflow_load_turns_memory_growth_on_for_every_gpu(monkeypatch) -> No
     tf = fake_tf(["GPU:0", "GPU:1"])
     monkeypatch.setitem(sys.modules, "tensorflow", tf)
     monkeypatch.setattr(TensorFlowBackend, "is_available", classmethod(lambda cls: True))
-    monkeypatch.setattr(tensorflow_backend, "TensorFlowNamespace", lambda tf: None)
+    monkeypatch.setattr(tensorflow_backend, "TensorFlowNamespace", lambda *args: None)
     backend = TensorFlowBackend(device="cuda")
     backend.ensure_loaded()
     assert tf.state["growth"] == {"GPU:0": True, "GPU:1": True}

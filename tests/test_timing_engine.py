@@ -222,12 +222,12 @@ def test_ratio_to_manual_is_taken_in_the_backends_own_framework() -> None:
         at("grad", "manual", "numpy", 2.0),
         at("grad", "manual", "torch", 4.0),
         at("grad", "manual", "jax", 0.5),
-        at("grad", "torch", "autograd", 12.0),
+        at("grad", "torch", "fast", 12.0),
         at("grad", "torch", "func", 6.0),
         at("grad", "jax", "jit", 1.5),
         at("grad", "jax", "nojit", 10.0),
-        at("grad", "tensorflow", "eager", 9.0),  # manual:tensorflow not measured
-        at("primal", "torch", "autograd", 3.0),
+        at("grad", "tensorflow", "function", 9.0),  # manual:tensorflow not measured
+        at("primal", "torch", "fast", 3.0),
         at("primal", "manual", "torch", 1.0),
     ]
     add_ratios(records)
