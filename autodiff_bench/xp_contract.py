@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-#: Elementwise functions.
-ELEMENTWISE = (
+#: Elementwise functions of one argument.
+UNARY = (
     "abs",
     "sign",
     "exp",
@@ -31,12 +31,9 @@ ELEMENTWISE = (
     "tanh",
     "sinh",
     "cosh",
-    "logaddexp",
-    "maximum",
-    "minimum",
-    "where",
-    "clip",
 )
+#: Elementwise functions.
+ELEMENTWISE = (*UNARY, "logaddexp", "maximum", "minimum", "where", "clip")
 #: Reductions (each takes ``axis``; ``logsumexp`` is the stable one).
 REDUCTIONS = (
     "sum",

@@ -22,29 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from autodiff_bench.xp_contract import outside_contract
+from autodiff_bench.xp_contract import UNARY, outside_contract
 
 #: Python scalar types converted to arrays of the run's dtype (``bool`` is not one: its
 #: ``type`` is ``bool``, so ``type(v) in SCALARS`` leaves it alone).
 SCALARS = (int, float)
 
-#: Elementwise functions of one argument with the same name in every library.
-UNARY = (
-    "abs",
-    "sign",
-    "exp",
-    "expm1",
-    "log",
-    "log1p",
-    "sqrt",
-    "square",
-    "sin",
-    "cos",
-    "tan",
-    "tanh",
-    "sinh",
-    "cosh",
-)
+#: Elementwise functions of one argument (the same name in every library): :data:`UNARY`.
 
 Axis = int | tuple[int, ...] | None
 
