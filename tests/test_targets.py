@@ -257,3 +257,27 @@ def test_a_numpy_closed_form_is_unsupported_in_a_framework_and_says_how_to_fix_i
             "closed form of 'hessian' is written in NumPy; "
             "write it as closed(xp, x, params) to run it in torch"
         )
+
+
+def test_canonical_points_given_as_a_function_are_built_once_on_first_use() -> None:
+    calls = []
+
+    def build() -> list[Point]:
+        calls.append(1)
+        return [Point.scalar(2.0), Point.scalar(-1.0, "neg")]
+
+    t = Target(
+        name="lazy_square",
+        formula="x²",
+        f=lambda xp, x, p: x * x,
+        closed_forms={"d1": lambda xp, x, p: 2 * x},
+        sample=scalar_sampler(-1, 1),
+        canonical=build,
+    )
+    assert calls == []  # registering costs no array work (adbench list builds none)
+    assert [p.label for p in t.canonical] == ["x=2", "neg"]
+    assert len(t.canonical) == 2 and float(t.canonical[1].x) == -1.0
+    pts = t.points(1, seed=0, size=None)
+    assert [p.label for p in pts][:2] == ["x=2", "neg"] and len(pts) == 3
+    assert t.closed_form("d1", t.canonical[0]) == 4.0
+    assert calls == [1]

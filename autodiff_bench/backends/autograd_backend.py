@@ -9,12 +9,15 @@ Hessian-vector product is forward over reverse, ``make_jvp(grad(f))``: 1.1–1.9
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, Fn
 from autodiff_bench.backends.namespace import AutogradNamespace
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 
 class AutogradBackend(Backend):

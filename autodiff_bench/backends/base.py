@@ -21,10 +21,13 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.quantities import QUANTITIES
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 if TYPE_CHECKING:
     from autodiff_bench.targets import Point, Target

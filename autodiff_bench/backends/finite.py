@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.backends.base import Backend, Fn
 from autodiff_bench.backends.namespace import numpy_namespace
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 #: First step, relative to max(1, |x_i|).  Richardson removes the h² and h⁴ error terms,
 #: so a large step is accurate and keeps round-off (≈ eps/hⁿ for order n) small.

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
 from autodiff_bench.backends.namespace import JaxNamespace
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 
 class JaxBackend(Backend):

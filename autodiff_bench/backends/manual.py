@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from autodiff_bench.backends.base import Backend, Fn, QuantityUnsupported
 from autodiff_bench.backends.jax_backend import JaxBackend
 from autodiff_bench.backends.namespace import numpy_namespace, relabel
 from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend
 from autodiff_bench.backends.torch_backend import TorchBackend
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 if TYPE_CHECKING:
     from autodiff_bench.targets import Point, Target

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.backends.base import Backend, Fn
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 
 class RunNamespace:

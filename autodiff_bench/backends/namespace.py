@@ -18,11 +18,14 @@ import copy
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.xp_contract import UNARY, outside_contract
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 #: Python scalar types converted to arrays of the run's dtype (``bool`` is not one: its
 #: ``type`` is ``bool``, so ``type(v) in SCALARS`` leaves it alone).
@@ -393,7 +396,7 @@ class NumPyLikeNamespace(ContractNamespace):
 class NumPyNamespace(NumPyLikeNamespace):
     """The contract on NumPy: the reference (``check``), ``manual`` and ``finite``."""
 
-    def __init__(self, dtype: Any = np.float64, backend: str = "numpy") -> None:
+    def __init__(self, dtype: Any = "float64", backend: str = "numpy") -> None:
         super().__init__(np, np.dtype(dtype), backend)
 
 

@@ -13,9 +13,7 @@ import contextlib
 import os
 import re
 from collections.abc import Sequence
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn, QuantityUnsupported
 from autodiff_bench.backends.namespace import (
@@ -26,6 +24,11 @@ from autodiff_bench.backends.namespace import (
     as_shape,
     flatten_axis,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 
 class TensorFlowNamespace(ContractNamespace):

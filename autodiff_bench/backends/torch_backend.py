@@ -15,9 +15,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import Sequence
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
 from autodiff_bench.backends.namespace import (
@@ -28,6 +26,11 @@ from autodiff_bench.backends.namespace import (
     as_shape,
     flatten_axis,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 
 class TorchNamespace(ContractNamespace):

@@ -18,15 +18,18 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from numpy.typing import DTypeLike
+from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.quantities import SCALAR_QUANTITIES, VECTOR_QUANTITIES
 from autodiff_bench.xp_contract import README_SECTION
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import DTypeLike
+else:
+    from autodiff_bench.lazy import numpy as np
 
 #: ``f(xp, x, params)``: the target written against a backend's array namespace.
 TargetFunction = Callable[[Any, Any, Mapping[str, Any]], Any]
@@ -34,7 +37,7 @@ TargetFunction = Callable[[Any, Any, Mapping[str, Any]], Any]
 #: against a namespace; the NumPy-only style ``closed(x, params)`` is accepted too.
 ClosedForm = Callable[..., Any]
 #: ``sample(rng, size)``: a random point for a given size.
-Sampler = Callable[[np.random.Generator, int], "Point"]
+Sampler = Callable[["np.random.Generator", int], "Point"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,29 @@ class Point:
         return int(self.x.size)
 
 
+class LazyPoints(Sequence[Point]):
+    """Canonical points built on first use from a zero-argument function, so that registering
+    a target (``adbench list`` registers them all) costs no array work."""
+
+    def __init__(self, build: Callable[[], Sequence[Point]]) -> None:
+        self._build = build
+        self._points: tuple[Point, ...] | None = None
+
+    def _resolved(self) -> tuple[Point, ...]:
+        if self._points is None:
+            self._points = tuple(self._build())
+        return self._points
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._resolved()[index]
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+    def __repr__(self) -> str:
+        return repr(list(self._resolved())) if self._points is not None else "LazyPoints(...)"
+
+
 def scalar_sampler(low: float, high: float) -> Sampler:
     """A sampler drawing ``x`` uniformly from ``[low, high]`` (``size`` is ignored)."""
 
@@ -110,7 +136,8 @@ class Target:
     f: TargetFunction
     closed_forms: Mapping[str, Callable[..., np.ndarray]]
     sample: Sampler
-    canonical: Sequence[Point] = ()
+    #: The canonical points, or a zero-argument function returning them (called on first use).
+    canonical: Sequence[Point] | Callable[[], Sequence[Point]] = ()
     closed_form_text: Mapping[str, str] = field(default_factory=dict)
     tolerances: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     domain: tuple[float, float] = (-math.inf, math.inf)
@@ -132,6 +159,8 @@ class Target:
             raise ValueError(f"target name '{self.name}' must be a lowercase identifier")
         if not self.closed_forms:
             raise ValueError(f"target '{self.name}' has no closed-form derivative")
+        if callable(self.canonical):
+            object.__setattr__(self, "canonical", LazyPoints(self.canonical))
         for q, pair in self.tolerances.items():
             ok = isinstance(pair, tuple | list) and len(pair) == 2
             if not ok or not all(isinstance(t, int | float) and t >= 0 for t in pair):

@@ -7,9 +7,14 @@ written ``matmul(v, A)``: the same numbers, without a transposed copy of A in an
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from autodiff_bench.targets import Point, Target, register
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 
 def _quadratic_sample(rng: np.random.Generator, n: int) -> Point:
@@ -40,7 +45,9 @@ register(
         },
         sample=_quadratic_sample,
         # A is deliberately not symmetric: a closed form that forgets ½(A + Aᵀ) fails here.
-        canonical=[Point.of([1.0, 2.0], "hand", A=[[2.0, 1.0], [0.0, 3.0]], b=[1.0, -1.0], c=0.5)],
+        canonical=lambda: [
+            Point.of([1.0, 2.0], "hand", A=[[2.0, 1.0], [0.0, 3.0]], b=[1.0, -1.0], c=0.5)
+        ],
     )
 )
 
@@ -71,7 +78,7 @@ register(
         sample=_trace_sample,
         # X is n×(n+1), so the Hessian has ~n⁴ entries: 816 MB per call at n = 100.
         timing_sizes=(5, 20),
-        canonical=[
+        canonical=lambda: [
             Point.of(
                 [[1.0, 2.0, 0.0], [0.5, -1.0, 3.0]],
                 "hand",
@@ -111,7 +118,7 @@ register(
         },
         closed_form_text={"grad": "Aᵀ(Ax − b)", "hessian": "AᵀA", "hvp": "Aᵀ(Av)"},
         sample=_least_squares_sample,
-        canonical=[
+        canonical=lambda: [
             Point.of([1.0, -1.0], "hand", A=[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], b=[1.0, 0.0, 2.0])
         ],
     )

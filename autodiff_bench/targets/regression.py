@@ -5,11 +5,14 @@ Closed forms are written against ``xp`` like ``f``: they run in NumPy and in eve
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.targets import Point, Target, register
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
 
 
 def _sigmoid(xp: Any, z: Any) -> Any:
@@ -59,7 +62,7 @@ register(
             "hvp": "σ(z)(1 − σ(z))⟨a, v⟩a",
         },
         sample=_logistic_sample,
-        canonical=[
+        canonical=lambda: [
             Point.of([0.3, -0.2, 0.5], "z=-0.6", a=_A),
             Point.of([200.0, 300.0, 0.0], "z=800", a=_A),
             Point.of([-200.0, -300.0, 0.0], "z=-800", a=_A),
@@ -80,8 +83,8 @@ def _linreg_f(xp, theta, p):
     return xp.mean(r * r)
 
 
-def _linreg_point(theta: list[float], x: np.ndarray, y: np.ndarray, label: str) -> Point:
-    p = {"data_x": x, "data_y": y}
+def _linreg_point(theta: list[float], x: Any, y: Any, label: str) -> Point:
+    p = {"data_x": np.asarray(x, dtype=np.float64), "data_y": np.asarray(y, dtype=np.float64)}
     return Point.of(theta, label, design=_design(p), **p)
 
 
@@ -106,8 +109,9 @@ def _linreg_sample(rng: np.random.Generator, n: int) -> Point:
     return _linreg_point(list(rng.standard_normal(2)), x, y, "random")
 
 
-LINREG_X = np.arange(8.0)
-LINREG_Y = np.array([1.86, 1.31, 0.62, 0.33, 0.09, -0.67, -1.23, -1.37])
+#: The lesson's data: x = 0..7 and the measured y.
+LINREG_X = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+LINREG_Y = [1.86, 1.31, 0.62, 0.33, 0.09, -0.67, -1.23, -1.37]
 
 register(
     Target(
@@ -125,7 +129,7 @@ register(
             "hvp": "2/N · [x 1]ᵀ([x 1]v)",
         },
         sample=_linreg_sample,
-        canonical=[_linreg_point([0.9, 0.1], LINREG_X, LINREG_Y, "m=0.9,b=0.1")],
+        canonical=lambda: [_linreg_point([0.9, 0.1], LINREG_X, LINREG_Y, "m=0.9,b=0.1")],
         default_size=8,
         description="the gradient-descent lesson's loss (data x = 0..7)",
     )

@@ -22,7 +22,7 @@ register(
         },
         closed_form_text={"d1": "2x", "d2": "2"},
         sample=scalar_sampler(-3.0, 3.0),
-        canonical=[Point.scalar(5.0)],
+        canonical=lambda: [Point.scalar(5.0)],
         description="the first derivative anyone checks",
     )
 )
@@ -39,7 +39,7 @@ register(
         },
         closed_form_text={"d1": "3x² + 2", "d2": "6x", "d3": "6"},
         sample=scalar_sampler(-3.0, 3.0),
-        canonical=[Point.scalar(3.0)],
+        canonical=lambda: [Point.scalar(3.0)],
     )
 )
 
@@ -54,7 +54,7 @@ register(
         },
         closed_form_text={"d1": "2x·sin x + x²·cos x", "d2": "2 sin x + 4x cos x − x² sin x"},
         sample=scalar_sampler(-3.0, 3.0),
-        canonical=[Point.scalar(1.234)],
+        canonical=lambda: [Point.scalar(1.234)],
     )
 )
 
@@ -83,7 +83,7 @@ register(
             "d4": "8t(1 − t²)(2 − 3t²)",
         },
         sample=scalar_sampler(-2.0, 2.0),
-        canonical=[Point.scalar(0.5)],
+        canonical=lambda: [Point.scalar(0.5)],
         description="derivatives up to the 4th: nested differentiation of one primitive",
     )
 )
@@ -133,7 +133,7 @@ register(
         closed_forms={f"d{n}": _taylor_cos_d(n) for n in range(1, 5)},
         closed_form_text={f"d{n}": f"exact d{n} of the truncated series" for n in range(1, 5)},
         sample=scalar_sampler(-3.0, 3.0),
-        canonical=[Point.scalar(1.0)],
+        canonical=lambda: [Point.scalar(1.0)],
         notes=_taylor_notes,
         description="a truncated Taylor series; notes report its gap to cos and −sin",
     )
