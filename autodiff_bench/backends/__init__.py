@@ -6,7 +6,10 @@ Adapters never import their framework at module level, so listing them is cheap.
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from autodiff_bench.backends.autograd_backend import AutogradBackend
 from autodiff_bench.backends.base import (
@@ -40,6 +43,9 @@ DEFAULT_MODES.update({cls.name: cls.modes[0] for cls in _BUILTIN})
 _PLUGINS_LOADED = False
 #: Entry points that could not become backends, with the reason (shown by `adbench list`).
 BROKEN_PLUGINS: dict[str, str] = {}
+#: Plugins whose backend name is already taken: every command refuses to run (exit 2) rather
+#: than let a plugin take over another backend's column.
+_PLUGIN_CLASHES: list[UsageError] = []
 
 
 def register_backend(cls: type[Backend]) -> type[Backend]:
@@ -61,10 +67,67 @@ def register_backend(cls: type[Backend]) -> type[Backend]:
     return cls
 
 
+#: Module-name prefixes of the users' files (``--targets-file``, ``--backends-file``).
+USER_FILE_PREFIXES = ("adbench_user_targets_", "adbench_user_backends_")
+
+
 def shippable(cls: type[Backend]) -> bool:
     """Whether a worker process can import ``cls`` by reference (a class defined in a user's
-    targets file is not importable: the worker gets it by re-loading that file)."""
-    return not cls.__module__.startswith("adbench_user_targets_")
+    targets or backends file is not importable: the worker gets it by re-loading that file)."""
+    return not cls.__module__.startswith(USER_FILE_PREFIXES)
+
+
+_LOADED_BACKEND_FILES: dict[Path, list[str]] = {}
+
+
+def load_backends_file(path: str | Path) -> list[str]:
+    """Import a user's backends file and register every :class:`Backend` subclass with a
+    ``name`` it defines (or registers itself); return their names.
+
+    A file that does not exist or import, defines no backend, or takes a name already in
+    use is a :class:`UsageError` (exit 2).  Loading one file twice is a no-op."""
+    p = Path(path)
+    hint = "see 'Checking your own engine' in README"
+    if not p.is_file():
+        raise UsageError(f"backends file '{p}' does not exist", "pass the path of a .py file")
+    key = p.resolve()
+    if key in _LOADED_BACKEND_FILES:
+        return _LOADED_BACKEND_FILES[key]
+    _load_plugins()
+    before = set(_REGISTRY)
+    module_name = f"{USER_FILE_PREFIXES[1]}{abs(hash(key))}"
+    spec = importlib.util.spec_from_file_location(module_name, p)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"backends file '{p}' is not a Python file", "pass a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except UsageError:
+        raise
+    except Exception as exc:  # a user file can fail in any way; report it, never crash
+        raise UsageError(
+            f"backends file '{p}' does not import: {type(exc).__name__}: {exc}",
+            "run it with python to see the full error",
+        ) from exc
+    defined = [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, Backend)
+        and obj.__module__ == module_name
+        and obj.name
+    ]
+    for cls in defined:
+        register_backend(cls)  # a taken name: UsageError
+    added = [n for n in _REGISTRY if n not in before]
+    if not added:
+        raise UsageError(
+            f"backends file '{p}' defines no backend",
+            f"define a Backend subclass with a name in it ({hint})",
+        )
+    _LOADED_BACKEND_FILES[key] = added
+    return added
 
 
 def _load_plugins() -> None:
@@ -81,7 +144,15 @@ def _load_plugins() -> None:
         if not (isinstance(cls, type) and issubclass(cls, Backend) and cls.name):
             BROKEN_PLUGINS[ep.name] = f"{ep.value} is not a Backend subclass with a name"
         elif cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-            BROKEN_PLUGINS[ep.name] = f"the name '{cls.name}' is taken by another backend"
+            taken = _REGISTRY[cls.name]
+            _PLUGIN_CLASHES.append(
+                UsageError(
+                    f"the installed plugin '{ep.name}' ({cls.__module__}.{cls.__qualname__}) "
+                    f"takes the backend name '{cls.name}' of "
+                    f"{taken.__module__}.{taken.__qualname__}",
+                    "uninstall the plugin or give its backend another name",
+                )
+            )
         else:
             _REGISTRY[cls.name] = cls
             DEFAULT_MODES[cls.name] = cls.modes[0]
@@ -93,8 +164,11 @@ def builtin_backends() -> dict[str, type[Backend]]:
 
 
 def all_backends() -> dict[str, type[Backend]]:
-    """Every adapter class by name: built-ins first, then plugins."""
+    """Every adapter class by name: built-ins first, then plugins.  A plugin whose name is
+    taken is a :class:`UsageError`."""
     _load_plugins()
+    if _PLUGIN_CLASHES:
+        raise _PLUGIN_CLASHES[0]
     return dict(_REGISTRY)
 
 
@@ -194,6 +268,7 @@ __all__ = [
     "all_backends",
     "builtin_backends",
     "load_backend",
+    "load_backends_file",
     "parse_backend",
     "parse_backends",
     "quiet_native_stderr",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from autodiff_bench.backends import BackendSpec, all_backends, parse_backends
@@ -39,6 +40,8 @@ class CheckPlan:
     tolerances: Tolerances = field(default_factory=Tolerances.default)
     #: User targets files, re-imported by worker processes.
     target_files: tuple[str, ...] = ()
+    #: User backends files (``--backends-file``), re-imported by worker processes.
+    backend_files: tuple[str, ...] = ()
     #: Seconds one cell may take before its worker is killed (``--timeout``).
     timeout_s: float = DEFAULT_TIMEOUT_S
 
@@ -97,6 +100,7 @@ def resolve_check_plan(
     require: list[str] | None = None,
     target_files: tuple[str, ...] = (),
     timeout: float | None = None,
+    backend_files: tuple[str, ...] = (),
 ) -> CheckPlan:
     """Merge command line over config over defaults, validating every value."""
     sec = config.section("check")
@@ -136,4 +140,5 @@ def resolve_check_plan(
         require=required,
         tolerances=resolve_tolerances(config),
         target_files=tuple(str(f) for f in target_files),
+        backend_files=tuple(str(Path(f).resolve()) for f in backend_files),
     )

@@ -24,6 +24,7 @@ from autodiff_bench.backends import (
     all_backends,
     builtin_backends,
     load_backend,
+    load_backends_file,
     register_backend,
     shippable,
     version_of,
@@ -103,6 +104,8 @@ class CheckJob:
 
     def load(self) -> dict[str, Any]:
         """Register what the parent had registered; frameworks load at their first cell."""
+        for path in self.plan.backend_files:
+            load_backends_file(path)
         for path in self.plan.target_files:
             load_targets_file(path)
         for module in self.target_modules:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from autodiff_bench.cli.common import (
+    BackendsFileOpt,
     BackendsOpt,
     ConfigOpt,
     DeviceOpt,
@@ -35,6 +36,7 @@ from autodiff_bench.cli.common import (
 def list_command(
     what: Annotated[str, typer.Argument(help="targets, backends or all.")] = "all",
     targets_file: TargetsFileOpt = None,
+    backends_file: BackendsFileOpt = None,
 ) -> int:
     """List the targets (formula, quantities) and backends (version, availability)."""
     from rich.table import Table
@@ -46,7 +48,7 @@ def list_command(
 
     if what not in ("targets", "backends", "all"):
         raise unknown_name("list", what, ("targets", "backends", "all"))
-    load_user_targets(targets_file)
+    load_user_targets(targets_file, backends_file)
     console = make_console()
     if what in ("targets", "all"):
         table = Table(title="targets", title_justify="left")
@@ -105,6 +107,7 @@ def check(
     ] = None,
     config: ConfigOpt = None,
     targets_file: TargetsFileOpt = None,
+    backends_file: BackendsFileOpt = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
     save_baseline: Annotated[
@@ -127,7 +130,7 @@ def check(
         if path is not None:
             check_output_path(path)
     cfg = load_config(config)
-    load_user_targets(targets_file)
+    load_user_targets(targets_file, backends_file)
     plan = resolve_check_plan(
         cfg,
         targets=targets,
@@ -141,6 +144,7 @@ def check(
         require=require,
         target_files=tuple(str(f) for f in targets_file or ()),
         timeout=timeout,
+        backend_files=tuple(str(f) for f in backends_file or ()),
     )
     n_jobs = pick(jobs, cfg.section("check"), "jobs", os.cpu_count() or 1)
     if n_jobs < 1:
@@ -195,6 +199,7 @@ def show(
     dtype: DtypeOpt = None,
     device: DeviceOpt = None,
     targets_file: TargetsFileOpt = None,
+    backends_file: BackendsFileOpt = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ) -> int:
@@ -214,7 +219,7 @@ def show(
     fmt = parse_format(fmt)
     if output is not None:
         check_output_path(output)
-    load_user_targets(targets_file)
+    load_user_targets(targets_file, backends_file)
     tgt = get_target(target)
     plan = resolve_check_plan(
         EMPTY,

@@ -95,10 +95,22 @@ def parse_format(fmt: str) -> str:
     return fmt
 
 
-def load_user_targets(files: list[Path] | None) -> None:
-    """Import every ``--targets-file``."""
+BackendsFileOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--backends-file", help="A Python file defining your own backends (Backend subclasses)."
+    ),
+]
+
+
+def load_user_targets(files: list[Path] | None, backends_files: list[Path] | None = None) -> None:
+    """Import every ``--backends-file`` (first: a targets file may use its backends), then
+    every ``--targets-file``."""
+    from autodiff_bench.backends import load_backends_file
     from autodiff_bench.targets import load_targets_file
 
+    for f in backends_files or []:
+        load_backends_file(f)
     for f in files or []:
         load_targets_file(f)
 

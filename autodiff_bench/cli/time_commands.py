@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from autodiff_bench.cli.common import (
+    BackendsFileOpt,
     BackendsOpt,
     ConfigOpt,
     DeviceOpt,
@@ -60,6 +61,7 @@ def time_command(
     ] = None,
     config: ConfigOpt = None,
     targets_file: TargetsFileOpt = None,
+    backends_file: BackendsFileOpt = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
     save_baseline: Annotated[
@@ -86,7 +88,7 @@ def time_command(
 
         check_plot_path(plot)
     cfg = load_config(config)
-    load_user_targets(targets_file)
+    load_user_targets(targets_file, backends_file)
     plan = resolve_time_plan(
         cfg,
         targets=targets,
@@ -101,6 +103,7 @@ def time_command(
         min_samples=min_samples,
         timeout=timeout,
         targets_files=[str(p) for p in targets_file or []],
+        backends_files=[str(p) for p in backends_file or []],
     )
     if plot is not None and all(t.is_scalar for t in plan.targets):
         raise UsageError("--plot needs a vector target: scalar targets have no size")

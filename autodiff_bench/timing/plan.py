@@ -92,6 +92,8 @@ class TimePlan:
     timeout_s: float = DEFAULT_TIMEOUT_S
     harness: HarnessSettings = DEFAULT_HARNESS
     targets_files: tuple[str, ...] = ()
+    #: User backends files (``--backends-file``), re-imported by the workers.
+    backends_files: tuple[str, ...] = ()
     #: Sizes of particular targets, in place of ``sizes``.
     target_sizes: dict[str, list[int]] = field(default_factory=dict)
 
@@ -209,6 +211,7 @@ def resolve_time_plan(
     min_samples: int | None = None,
     timeout: float | None = None,
     targets_files: list[str] | None = None,
+    backends_files: list[str] | None = None,
 ) -> TimePlan:
     """Merge command line over the config's ``[time]`` over the defaults, validating all."""
     sec = config.section("time")
@@ -286,4 +289,5 @@ def resolve_time_plan(
         timeout_s=float(plan_timeout),
         harness=harness,
         targets_files=tuple(str(Path(p).resolve()) for p in targets_files or ()),
+        backends_files=tuple(str(Path(p).resolve()) for p in backends_files or ()),
     )

@@ -30,6 +30,7 @@ from autodiff_bench.backends import (
     QuantityUnsupported,
     all_backends,
     load_backend,
+    load_backends_file,
     register_backend,
     shippable,
     version_of,
@@ -67,6 +68,7 @@ class TimeJob:
     seed: int
     harness: HarnessSettings
     targets_files: tuple[str, ...]
+    backends_files: tuple[str, ...]
     #: Modules to import so that targets registered outside the built-ins exist there too.
     target_modules: tuple[str, ...]
     _backends: dict[str, Backend] = field(default_factory=dict)
@@ -74,6 +76,8 @@ class TimeJob:
 
     def load(self) -> dict[str, Any]:
         """Load the user's targets and the framework in each mode the cells use."""
+        for path in self.backends_files:
+            load_backends_file(path)
         for path in self.targets_files:
             load_targets_file(path)
         for module in self.target_modules:
@@ -217,6 +221,7 @@ def run_time(
                 seed=plan.seed,
                 harness=plan.harness,
                 targets_files=plan.targets_files,
+                backends_files=plan.backends_files,
                 target_modules=modules,
             )
 
