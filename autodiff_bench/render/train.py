@@ -110,14 +110,30 @@ def _canonical_lines(report: TrainReport) -> list[str]:
     return lines
 
 
+#: The table shows parameters up to this many values (the JSON always has them).
+SHOWN_PARAMS = 4
+
+
+def _columns(report: TrainReport) -> list[int]:
+    """Indices of the columns shown: ``params`` only for small workloads."""
+    small = any(
+        r.params
+        and sum(len(v) if isinstance(v, list) else 1 for v in r.params.values()) <= SHOWN_PARAMS
+        for r in report.records
+    )
+    return [i for i, name in enumerate(HEADER) if small or name != "params"]
+
+
 def render_train_tables(report: TrainReport, console: Console) -> None:
     """Draw each optimizer's table, the canonical numbers and the closing line."""
+    shown = _columns(report)
     for label, records in _groups(report):
         table = Table(title=_title(report, label), title_justify="left")
-        for name in HEADER:
+        for i in shown:
+            name = HEADER[i]
             table.add_column(name, justify="left" if name in ("backend", "status") else "right")
         for r in records:
-            cells = row(r)
+            cells = [row(r)[i] for i in shown]
             style = _STYLE.get(r.status, "")
             table.add_row(*cells[:-1], Text(cells[-1], style=style))
         console.print(table)
@@ -149,7 +165,12 @@ class TrainRenderer(Renderer):
         parts = []
         for label, records in _groups(self.report):
             parts.append(f"**{_title(self.report, label)}**\n\n")
-            parts.append(markdown_table(HEADER, [row(r) for r in records]))
+            shown = _columns(self.report)
+            parts.append(
+                markdown_table(
+                    [HEADER[i] for i in shown], [[row(r)[i] for i in shown] for r in records]
+                )
+            )
         parts += [f"\n{line}\n" for line in _canonical_lines(self.report)]
         parts.append(f"\n{self.report.summary()}\n")
         return "".join(parts)

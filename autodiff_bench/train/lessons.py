@@ -384,7 +384,7 @@ def _per_sample_metric(view: RunView) -> dict[str, Any]:
 register_workload(
     Workload(
         name="per_sample",
-        lesson="the from-scratch engine lesson: y = 2x₁ − 3x₂ + 1 + noise, SGD one sample at a time",
+        lesson="the from-scratch engine lesson: y = 2x₁ − 3x₂ + 1 + noise, SGD sample by sample",
         loss=per_sample_loss,
         grad=per_sample_grad,
         grad_text="[2Xᵀr, 2Σr]/N",

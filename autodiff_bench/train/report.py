@@ -81,7 +81,8 @@ def _view(plan: TrainPlan, raw: dict[str, Any], dataset: Any) -> RunView:
     final = np.asarray(raw["final"])
     from autodiff_bench.backends.namespace import numpy_namespace
 
-    final_loss = float(plan.workload.loss(numpy_namespace("float64"), final, dataset.train))
+    with np.errstate(all="ignore"):  # a diverged run's loss is inf: that is the finding
+        final_loss = float(plan.workload.loss(numpy_namespace("float64"), final, dataset.train))
     return RunView(
         params=params,
         final=final,
@@ -244,9 +245,8 @@ def _compare_trajectories(
         there = _params_text(plan, ref_view.params[k])
         whose = "the closed form" if cell.backend == REFERENCE else record.label
         record.status = "fail"
-        record.message = (
-            f"{whose} parts from {ref_label} at step {k}: {here} against {there}"
-            + (" (autodiff backends agree with each other)" if suspect_closed else "")
+        record.message = f"{whose} parts from {ref_label} at step {k}: {here} against {there}" + (
+            " (autodiff backends agree with each other)" if suspect_closed else ""
         )
 
 
@@ -269,6 +269,7 @@ def _add_ratios(group: dict[TrainCell, TrainRecord]) -> None:
 
 def _closing(report: TrainReport) -> None:
     plan = report.plan
+    classes = all_backends()
     for opt in plan.optimizers:
         group = [r for r in report.records if r.optimizer == opt.kind and r.lr == opt.lr]
         if not group:
@@ -284,12 +285,13 @@ def _closing(report: TrainReport) -> None:
             n = len(agreeing)
             who = "both" if n == 2 else f"all {n}" if n == len(group) else f"{n}"
             noun = "backend follows" if n == 1 else "backends follow"
-            parts.append(f"{who} {noun} {ref}'s trajectory within {worst:.1g}")
+            whose = "the closed form's" if ref and ref.startswith(REFERENCE) else f"{ref}'s"
+            parts.append(f"{who} {noun} {whose} trajectory within {worst:.1g}")
         for r in apart:
             parts.append(r.message)
         for r in bad:
             parts.append(f"{r.label}: {r.status}{' (' + r.message + ')' if r.message else ''}")
-        ratios = [r for r in group if r.ratio_to_manual]
+        ratios = [r for r in group if r.ratio_to_manual and classes[r.backend].is_autodiff]
         if ratios:
             slow = max(ratios, key=lambda r: r.ratio_to_manual or 0.0)
             parts.append(
