@@ -131,3 +131,10 @@ def test_torch_follows_the_closed_form_in_torch(cli, tmp_path: Path) -> None:
     assert labels["torch"]["manual_reference"] == "manual:torch"
     assert labels["torch"]["max_deviation"] < 1e-12
     assert labels["torch"]["steps"] == 400
+
+
+def test_list_workloads_names_the_six_lessons(cli) -> None:
+    run = cli("list", "workloads")
+    assert run.code == 0
+    for name in ("linreg", "dosage", "sin_target", "logistic", "parabola_mlp", "per_sample"):
+        assert name in run.out
