@@ -241,8 +241,12 @@ def _compare_trajectories(
         if parted is None or record.status != "pass":
             continue
         k = parted
-        here = _params_text(plan, views[cell].params[k])
-        there = _params_text(plan, ref_view.params[k])
+        mine, theirs = views[cell].params[k], ref_view.params[k]
+        if plan.workload.params is None:  # a big vector: where it differs most
+            i = int(np.argmax(np.abs(mine - theirs)))
+            here, there = f"θ[{i}] = {mine[i]:.6g}", f"{theirs[i]:.6g}"
+        else:
+            here, there = _params_text(plan, mine), _params_text(plan, theirs)
         whose = "the closed form" if cell.backend == REFERENCE else record.label
         record.status = "fail"
         record.message = f"{whose} parts from {ref_label} at step {k}: {here} against {there}" + (
@@ -275,15 +279,20 @@ def _closing(report: TrainReport) -> None:
         if not group:
             continue
         prefix = f"{opt.label}: " if len(plan.optimizers) > 1 else ""
-        agreeing = [r for r in group if r.status == "pass" and r.max_deviation is not None]
+        ref = next((r.deviation_reference for r in group if r.deviation_reference), None)
+        agreeing = [
+            r
+            for r in group
+            if r.status == "pass" and r.max_deviation is not None and r.label != ref
+        ]
         apart = [r for r in group if r.status == "fail" and r.parted_at is not None]
         bad = [r for r in group if r.status in FAILING and r not in apart]
-        ref = next((r.deviation_reference for r in group if r.deviation_reference), None)
         parts = []
         if agreeing:
             worst = max(r.max_deviation or 0.0 for r in agreeing)
             n = len(agreeing)
-            who = "both" if n == 2 else f"all {n}" if n == len(group) else f"{n}"
+            everyone = n == len(group) - 1
+            who = ("both" if n == 2 else f"all {n}") if everyone else f"{n}"
             noun = "backend follows" if n == 1 else "backends follow"
             whose = "the closed form's" if ref and ref.startswith(REFERENCE) else f"{ref}'s"
             parts.append(f"{who} {noun} {whose} trajectory within {worst:.1g}")
