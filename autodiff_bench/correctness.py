@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from autodiff_bench.lazy import numpy as np
+
 
 #: (rtol, atol) by dtype and derivative order, for automatic differentiation.  AD is exact
 #: up to round-off, so these sit orders of magnitude above it and far below any real error.

@@ -14,6 +14,7 @@ from autodiff_bench.errors import UsageError
 from autodiff_bench.cli import check_commands  # noqa: F401  isort: skip
 from autodiff_bench.cli import time_commands  # noqa: F401  isort: skip
 from autodiff_bench.cli import compare_commands  # noqa: F401  isort: skip
+from autodiff_bench.cli import train_commands  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> None:

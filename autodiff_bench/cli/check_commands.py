@@ -34,7 +34,7 @@ from autodiff_bench.cli.common import (
 
 @app.command("list")
 def list_command(
-    what: Annotated[str, typer.Argument(help="targets, backends or all.")] = "all",
+    what: Annotated[str, typer.Argument(help="targets, backends, workloads or all.")] = "all",
     targets_file: TargetsFileOpt = None,
     backends_file: BackendsFileOpt = None,
 ) -> int:
@@ -46,8 +46,8 @@ def list_command(
     from autodiff_bench.render import make_console
     from autodiff_bench.targets import all_targets
 
-    if what not in ("targets", "backends", "all"):
-        raise unknown_name("list", what, ("targets", "backends", "all"))
+    if what not in ("targets", "backends", "workloads", "all"):
+        raise unknown_name("list", what, ("targets", "backends", "workloads", "all"))
     load_user_targets(targets_file, backends_file)
     console = make_console()
     if what in ("targets", "all"):
@@ -69,6 +69,10 @@ def list_command(
         for name, reason in BROKEN_PLUGINS.items():
             table.add_row(name, "—", "—", f"unavailable: plugin {reason}", "a broken plugin")
         console.print(table)
+    if what in ("workloads", "all"):
+        from autodiff_bench.cli.train_commands import workloads_table
+
+        console.print(workloads_table())
     return 0
 
 

@@ -12,9 +12,18 @@ from typing import Any, ClassVar, TypeVar
 from autodiff_bench.errors import UsageError
 
 #: Statuses in order of how bad they are (worst last) — used to summarise several points.
-STATUSES = ("pass", "unsupported", "unavailable", "fail", "nonfinite", "timeout", "error")
+STATUSES = (
+    "pass",
+    "unsupported",
+    "unavailable",
+    "fail",
+    "nonfinite",
+    "diverged",
+    "timeout",
+    "error",
+)
 #: Statuses that fail a run (exit 1).
-FAILING = frozenset({"fail", "nonfinite", "timeout", "error"})
+FAILING = frozenset({"fail", "nonfinite", "diverged", "timeout", "error"})
 
 
 def worst_status(statuses: list[str]) -> str:
@@ -268,8 +277,69 @@ class TimeRecord(Record):
         return figures_for(self.relative_uncertainty)
 
 
+@dataclass(kw_only=True)
+class TrainRecord(Record):
+    """One training run: a workload trained by one backend with one optimizer.
+
+    Its cell is ``target`` = the workload and ``quantity`` = the optimizer (so the gate keys
+    it like any other record); ``params`` are named as in the lesson."""
+
+    command: ClassVar[str] = "train"
+    required: ClassVar[tuple[str, ...]] = ("workload", "optimizer", "backend", "status")
+
+    target: str = ""
+    quantity: str = ""
+    workload: str = ""
+    optimizer: str = ""
+    lr: float | None = None
+    steps: int = 0
+    final_loss: float | None = None
+    params: dict[str, Any] | None = None
+    metric: dict[str, Any] = field(default_factory=dict)
+    #: Warm seconds per step (median over every step but the first) and the first step.
+    seconds_per_step: float | None = None
+    cold_s: float | None = None
+    iqr_s: float | None = None
+    samples: int = 0
+    #: seconds_per_step over the closed-form step's in the same framework.
+    ratio_to_manual: float | None = None
+    manual_reference: str | None = None
+    #: Largest deviation of the parameters from the reference trajectory, relative to their
+    #: size (max|Δθ| / max(1, max|θ_ref|)), the step where it first passed the tolerance,
+    #: the reference's label and the tolerance.
+    max_deviation: float | None = None
+    parted_at: int | None = None
+    deviation_reference: str | None = None
+    tolerance: float | None = None
+    #: The lesson's printed numbers: label → {expected, got, holds}.
+    canonical: dict[str, Any] = field(default_factory=dict)
+    #: Loss on each step's batch, before the step.
+    losses: list[float] = field(default_factory=list)
+    times_s: list[float] = field(default_factory=list)
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        self.target = self.target or self.workload
+        self.quantity = self.quantity or self.optimizer
+        super().__post_init__()
+
+    @property
+    def median_s(self) -> float | None:
+        """The warm time per step (the gate reads timings as ``median_s``)."""
+        return self.seconds_per_step
+
+    @property
+    def relative_uncertainty(self) -> float:
+        """The ~95% confidence half-width of the median step time over the median."""
+        return relative_uncertainty(self.seconds_per_step, self.iqr_s, self.samples)
+
+
 #: Record classes by the command whose documents hold them.
-RECORD_TYPES: dict[str, type[Record]] = {"check": CheckRecord, "time": TimeRecord}
+RECORD_TYPES: dict[str, type[Record]] = {
+    "check": CheckRecord,
+    "time": TimeRecord,
+    "train": TrainRecord,
+}
 
 
 __all__ = [
@@ -282,6 +352,7 @@ __all__ = [
     "CheckRecord",
     "Record",
     "TimeRecord",
+    "TrainRecord",
     "backend_label",
     "figures_for",
     "key_of",

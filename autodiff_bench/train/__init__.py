@@ -1,0 +1,40 @@
+"""The ``train`` engine: the workloads (``workloads``, built-ins in ``lessons``), the one
+optimizer implementation (``optim``), the plan (``plan``), running it in supervised workers
+(``run``) and what it found (``report``)."""
+
+from autodiff_bench.train.optim import OPTIMIZERS, Optimizer, make_optimizer
+from autodiff_bench.train.plan import TrainCell, TrainPlan, resolve_train_plan
+from autodiff_bench.train.report import TrainReport, build_report
+from autodiff_bench.train.run import TrainOutcome, run_train, train_cell
+from autodiff_bench.train.workloads import (
+    Canonical,
+    Dataset,
+    RunView,
+    Workload,
+    all_workloads,
+    get_workload,
+    load_workloads_file,
+    register_workload,
+)
+
+__all__ = [
+    "OPTIMIZERS",
+    "Canonical",
+    "Dataset",
+    "Optimizer",
+    "RunView",
+    "TrainCell",
+    "TrainOutcome",
+    "TrainPlan",
+    "TrainReport",
+    "Workload",
+    "all_workloads",
+    "build_report",
+    "get_workload",
+    "load_workloads_file",
+    "make_optimizer",
+    "register_workload",
+    "resolve_train_plan",
+    "run_train",
+    "train_cell",
+]
