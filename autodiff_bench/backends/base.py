@@ -110,8 +110,9 @@ class Backend:
         #: The xp contract in this framework (set by :meth:`load`); NumPy's until then.
         self.xp: Any = numpy_namespace(dtype, self.name or "numpy")
         # Composed (and compiled) functions by (target, quantity): points of one shape then
-        # share one trace/compilation, as they would in a user's program.
-        self._functions: dict[tuple[int, str], Fn] = {}
+        # share one trace/compilation, as they would in a user's program.  The target is
+        # kept with its function, so its id cannot be reused by another while cached.
+        self._functions: dict[tuple[int, str], tuple[Target, Fn]] = {}
 
     # ---- identity -------------------------------------------------------------------------
 
@@ -310,15 +311,21 @@ class Backend:
 
     def function(self, target: Target, quantity: str) -> Fn:
         """The composed, compiled ``quantity`` of ``target`` as ``fn(x, [v,] params)``."""
+        xp = self.xp
+
+        def f(x: Any, params: Mapping[str, Any]) -> Any:
+            return target.f(xp, x, params)
+
+        return self.cached_function(
+            target, quantity, lambda: self.compile(self.derivative(f, quantity))
+        )
+
+    def cached_function(self, target: Target, quantity: str, build: Callable[[], Fn]) -> Fn:
+        """``build()``, once per (target, quantity) for the life of this adapter."""
         key = (id(target), quantity)
         if key not in self._functions:
-            xp = self.xp
-
-            def f(x: Any, params: Mapping[str, Any]) -> Any:
-                return target.f(xp, x, params)
-
-            self._functions[key] = self.compile(self.derivative(f, quantity))
-        return self._functions[key]
+            self._functions[key] = (target, build())
+        return self._functions[key][1]
 
     def evaluate(
         self, target: Target, quantity: str, point: Point, v: np.ndarray | None = None

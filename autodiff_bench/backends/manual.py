@@ -149,10 +149,9 @@ class ManualBackend(Backend):
 
     def function(self, target: Target, quantity: str) -> Fn:
         """The compiled closed form as ``fn(x, [v,] params)`` in the framework."""
-        key = (id(target), quantity)
-        if key not in self._functions:
-            self._functions[key] = self.compile(self._closed(target, quantity))
-        return self._functions[key]
+        return self.cached_function(
+            target, quantity, lambda: self.compile(self._closed(target, quantity))
+        )
 
     def _closed(self, target: Target, quantity: str) -> Fn:
         xp = self.xp

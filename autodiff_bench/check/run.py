@@ -52,6 +52,10 @@ HANG_FANOUT = 8
 #: A computed value by (target, quantity, point label, backend label).
 ValueKey = tuple[str, str, str, str]
 
+#: The adapters loaded by in-process runs, by (name, mode, dtype, device): kept for the
+#: life of the process, so a notebook's second check pays no framework start-up.
+IN_PROCESS_BACKENDS: dict[Any, Any] = {}
+
 
 @dataclass(kw_only=True, unsafe_hash=True)
 class CheckCell(Cell):
@@ -99,7 +103,12 @@ class CheckJob:
     cells: list[CheckCell]
     #: The dtype of every value this worker compared, as the backend returned it.
     compared_dtypes: dict[ValueKey, np.dtype] = field(default_factory=dict)
-    _backends: dict[tuple[str, str], Backend | tuple[str, str]] = field(default_factory=dict)
+    #: Loaded adapters by (name, mode): a worker's own; in-process runs share one per
+    #: process (:data:`IN_PROCESS_BACKENDS`), so a notebook loads a framework once.
+    _backends: dict[Any, Backend | tuple[str, str]] = field(default_factory=dict)
+    #: The targets by name, when they travel as objects (in-process runs only: targets made
+    #: by :func:`autodiff_bench.check_function` are not in the registry).
+    targets: dict[str, Target] = field(default_factory=dict)
     _points: dict[str, list[Point] | tuple[str, str]] = field(default_factory=dict)
 
     def load(self) -> dict[str, Any]:
@@ -114,7 +123,9 @@ class CheckJob:
         for name, cls in self.backend_classes.items():
             if name not in known:
                 register_backend(cls)
-        self.plan = replace(self.plan, targets=[get_target(n) for n in self.target_names])
+        if not self.targets:
+            self.targets = {n: get_target(n) for n in self.target_names}
+        self.plan = replace(self.plan, targets=[self.targets[n] for n in self.target_names])
         # Import the frameworks now: the import has the load deadline, not a cell's.
         for cell in self.cells:
             self.backend(cell)
@@ -123,7 +134,7 @@ class CheckJob:
 
     def backend(self, cell: CheckCell) -> Backend | tuple[str, str]:
         """The loaded adapter of a cell, or (status, message) when it cannot load."""
-        key = (cell.backend, cell.mode)
+        key = (cell.backend, cell.mode, self.plan.dtype, self.plan.device)
         if key not in self._backends:
             spec = BackendSpec(cell.backend, cell.mode)
             # A verdict must not hinge on a speed setting: TF32 off (recorded).
@@ -149,7 +160,7 @@ class CheckJob:
     def run(self, index: int) -> CellResult:
         """Check one cell at every point."""
         cell = self.cells[index]
-        target = get_target(cell.target)
+        target = self.targets[cell.target]
         base = record_fields(self.plan, cell)
         backend = self.backend(cell)
         points = self.points(target)
@@ -260,6 +271,8 @@ def run_check(
     if in_process:
         for lane in lanes_of(plan, cells):
             job = lane.make_job(lane.cells)
+            job.targets = {t.name: t for t in plan.targets}
+            job._backends = IN_PROCESS_BACKENDS
             reports.append(job.load())
             for i, cell in enumerate(job.cells):
                 collector.result(cell, job.run(i))
