@@ -67,6 +67,16 @@ class Tensor:
         a = self
         return Tensor(a.value**k, ((a, lambda g: g * k * a.value ** (k - 1)),))
 
+    def __getitem__(self, index: Any) -> Tensor:
+        a = self
+
+        def vjp(g: np.ndarray) -> np.ndarray:
+            out = np.zeros_like(a.value)
+            np.add.at(out, index, g)  # an element picked twice gets both contributions
+            return out
+
+        return Tensor(a.value[index], ((a, vjp),))
+
     __radd__ = __add__
     __rmul__ = __mul__
 

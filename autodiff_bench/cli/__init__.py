@@ -5,7 +5,9 @@ pick an exit code.  Engines and frameworks are imported inside the commands, so
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 from autodiff_bench.cli.common import app, fail
 from autodiff_bench.errors import UsageError
@@ -18,7 +20,18 @@ from autodiff_bench.cli import train_commands  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script: exit 0 good, 1 findings, 2 bad usage."""
+    """Entry point of the console script: exit 0 good, 1 findings, 2 bad usage.
+
+    Python warnings (NumPy's overflow notices from a closed form at an extreme point, a
+    framework's deprecations) never reach the terminal: what matters is in the report.
+    ``ADBENCH_SHOW_FRAMEWORK_LOGS=1`` shows them."""
+    with warnings.catch_warnings():
+        if not os.environ.get("ADBENCH_SHOW_FRAMEWORK_LOGS"):
+            warnings.simplefilter("ignore")
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         code = app(args=argv, prog_name="adbench", standalone_mode=False)
     except UsageError as exc:

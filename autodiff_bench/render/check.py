@@ -148,6 +148,28 @@ def details(report: CheckReport) -> list[str]:
         if r.status == "unavailable" and r.label not in seen:
             seen.add(r.label)
             lines.append(f"{r.label}: unavailable — {r.message}")
+    lines += unsupported_reasons(report.records)
+    return lines
+
+
+#: Cells named per reason before "and N more".
+SHOWN_CELLS = 6
+
+
+def unsupported_reasons(records: list[CheckRecord]) -> list[str]:
+    """Why each ``—`` cell is empty: one line per backend and reason, with the cells."""
+    reasons: dict[tuple[str, str], list[str]] = {}
+    for r in records:
+        if r.status == "unsupported":
+            cells = reasons.setdefault((r.label, r.message or "not supported"), [])
+            if f"{r.target} {r.quantity}" not in cells:
+                cells.append(f"{r.target} {r.quantity}")
+    lines = []
+    for (label, message), cells in reasons.items():
+        shown = ", ".join(cells[:SHOWN_CELLS])
+        if len(cells) > SHOWN_CELLS:
+            shown += f" and {len(cells) - SHOWN_CELLS} more"
+        lines.append(f"— {label}: {message} ({shown})")
     return lines
 
 

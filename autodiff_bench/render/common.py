@@ -15,15 +15,23 @@ from rich.console import Console
 FORMATS = ("table", "json", "csv", "markdown")
 
 
+#: The console width when the output is not a terminal: wide enough that no table is
+#: squeezed and no line is wrapped ("expected" stays beside its number for grep and diff).
+PIPED_WIDTH = 10_000
+
+
 def make_console(file: IO[str] | None = None, *, stderr: bool = False) -> Console:
-    """A rich console that respects ``NO_COLOR`` and plain output when piped."""
+    """A rich console that respects ``NO_COLOR``; in a terminal it fits the window, piped
+    or into a file it never hard-wraps a line (tables take their natural width)."""
+    stream = sys.stderr if stderr else sys.stdout
+    terminal = file is None and stream.isatty()
     return Console(
         file=file,
         stderr=stderr,
         no_color="NO_COLOR" in os.environ,
         highlight=False,
-        soft_wrap=False,
-        width=None if (file is None and sys.stdout.isatty()) else 160,
+        soft_wrap=not terminal,
+        width=None if terminal else PIPED_WIDTH,
     )
 
 
@@ -62,10 +70,11 @@ def _csv_value(v: Any) -> Any:
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table."""
+    """A GitHub-flavoured Markdown table, one line per row: a cell's ``|`` is escaped and
+    its line breaks become ``<br>`` (a multi-line matrix would otherwise end the table)."""
 
     def esc(s: str) -> str:
-        return s.replace("|", "\\|")
+        return "<br>".join(line.rstrip() for line in s.replace("|", "\\|").splitlines())
 
     lines = ["| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]

@@ -49,9 +49,10 @@ def render_show(result: ShowResult, console: Console) -> None:
     for q in t.quantities:
         text = t.closed_form_text.get(q)
         if text:
-            console.print(f"  {q} = {text}")
+            # Text, not markup: a formula such as 2/N · [x 1]ᵀ[x 1] has brackets.
+            console.print(Text(f"  {q} = {text}"))
     device = "" if result.plan.device == "cpu" else f", {result.plan.device}"
-    console.print(f"at {_point_text(result)} ({result.plan.dtype}{device})")
+    console.print(Text(f"at {_point_text(result)} ({result.plan.dtype}{device})"))
     table = Table()
     table.add_column("backend")
     for q in result.quantities:
@@ -64,7 +65,7 @@ def render_show(result: ShowResult, console: Console) -> None:
         table.add_row(b.label, *cells)
     console.print(table)
     for name, value in result.notes.items():
-        console.print(f"{name}: {value:.3e}")
+        console.print(Text(f"{name}: {value:.3e}"))
     for line in problem_lines(result):
         console.print(Text(line))
 
