@@ -103,6 +103,14 @@ def check(
             "may take before its worker is stopped (default 60).",
         ),
     ] = None,
+    stress: Annotated[
+        bool | None,
+        typer.Option(
+            "--stress/--no-stress",
+            help="Also check the targets' stress points: the tails where closed forms and "
+            "frameworks lose digits (logistic at z = ±30, tanh at x = ±10).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     targets_file: TargetsFileOpt = None,
     fmt: FormatOpt = "table",
@@ -141,6 +149,7 @@ def check(
         require=require,
         target_files=tuple(str(f) for f in targets_file or ()),
         timeout=timeout,
+        stress=stress,
     )
     n_jobs = pick(jobs, cfg.section("check"), "jobs", os.cpu_count() or 1)
     if n_jobs < 1:
