@@ -153,6 +153,11 @@ def search_jacobian(g: Fn, x: np.ndarray, *rest: Any) -> tuple[np.ndarray, np.nd
     return value.reshape(shape), error.reshape(shape)
 
 
+def richardson_jacobian(g: Fn, x: np.ndarray, *rest: Any) -> np.ndarray:
+    """∂g/∂x of shape ``g.shape + x.shape`` (:func:`search_jacobian` without its estimate)."""
+    return search_jacobian(g, x, *rest)[0]
+
+
 def nth_derivative(f: Fn, n: int, x: np.ndarray, *rest: Any) -> tuple[np.ndarray, np.ndarray]:
     """f⁽ⁿ⁾ at a scalar x by the n-th central difference Σₖ (−1)ᵏ C(n,k) f(x + (n/2 − k)h)/hⁿ,
     searched and extrapolated over h: (value, error)."""
