@@ -75,8 +75,8 @@ def estimated_allowance(
     if np.shape(estimate) != np.shape(ref):  # no estimate for these elements: the table
         return high
     est = np.broadcast_to(np.abs(np.asarray(estimate, dtype=np.float64)), np.shape(ref))
-    with np.errstate(invalid="ignore"):
-        return np.minimum(np.maximum(ESTIMATE_SAFETY * np.nan_to_num(est, nan=np.inf), low), high)
+    est = np.where(np.isnan(est), np.inf, est)  # no estimate: the table
+    return np.minimum(np.maximum(ESTIMATE_SAFETY * est, low), high)
 
 
 @dataclass(frozen=True)
