@@ -17,6 +17,8 @@ from autodiff_bench.backends.finite import (
     nth_derivative,
     search_jacobian,
 )
+from autodiff_bench.check import resolve_check_plan, run_check
+from autodiff_bench.config import EMPTY
 from autodiff_bench.correctness import allowance, compare_arrays, estimated_allowance
 
 
@@ -142,3 +144,32 @@ def test_the_estimate_sets_finite_s_allowance_within_its_table() -> None:
     # inaccurate still fails.
     loose = estimated_allowance(ref, np.array([1.0, np.inf]), table, floor)
     np.testing.assert_allclose(loose, allowance(ref, *table))
+
+
+def _stress_records(stress: bool) -> dict[tuple[str, str], Any]:
+    plan = resolve_check_plan(
+        EMPTY,
+        targets=["logistic"],
+        backends=["finite,minigrad"],
+        quantities=["hessian"],
+        points=0,
+        stress=stress,
+    )
+    report = run_check(plan, in_process=True)
+    return {(r.label, r.point): r for r in report.records}
+
+
+def test_stress_points_join_the_check_only_when_asked() -> None:
+    default = _stress_records(False)
+    assert {point for _, point in default} == {"z=-0.6", "z=800", "z=-800"}
+    assert all(r.status == "pass" for r in default.values())
+    stressed = _stress_records(True)
+    assert {point for _, point in stressed} == {"z=-0.6", "z=800", "z=-800", "z=30", "z=-30"}
+    # minigrad's Hessian is right in the tail; finite's cannot be (f ≈ 30 there: its
+    # round-off, 30·ε, swamps a curvature of 1e-13), and its own estimate says so.
+    assert stressed[("minigrad", "z=30")].status == "pass"
+    assert stressed[("finite", "z=-30")].status == "pass"
+    tail = stressed[("finite", "z=30")]
+    assert tail.status == "fail"
+    estimate = float(tail.message.rsplit("its own error estimate is up to ", 1)[1])
+    assert estimate >= tail.max_abs_error
