@@ -190,16 +190,15 @@ def mixed_hessian(f: Fn, x: np.ndarray, *rest: Any) -> tuple[np.ndarray, np.ndar
     n = x.size
     flat = x.reshape(-1)
     search = AxisSearch(f, x, rest)
-    value = np.zeros((n, n))
-    diagonal_error = np.zeros((n, n))
-    steps = np.empty(n)
+    diagonal, diagonal_error, steps = np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
         v, e, _ = search.second(i)
-        value[i, i], diagonal_error[i, i] = float(v), float(e)
+        diagonal[i], diagonal_error[i] = float(v), float(e)
         steps[i] = search.curvature_step(i)
 
-    # quads[level][i][j]: (f(+a,+b), f(+a,−b), f(−a,+b), f(−a,−b)) for i < j; one vector is
-    # shifted along e_i per (level, sign) and e_j is set and restored in place (no copies).
+    # d[level, i, j] for i < j: the mixed difference; size[...] the magnitude of its terms
+    # (its round-off).  One vector is shifted along e_i per (level, sign), and e_j is set and
+    # restored in place: no copy per evaluation.
     d = np.zeros((LEVELS, n, n))
     size = np.zeros((LEVELS, n, n))
     with np.errstate(all="ignore"):
@@ -228,9 +227,10 @@ def mixed_hessian(f: Fn, x: np.ndarray, *rest: Any) -> tuple[np.ndarray, np.ndar
         mixed_error = np.abs(t2 - t1[-1]) + ROUNDOFF * EPS * size[-1]
         mixed_error = np.where(np.isfinite(t2), mixed_error, np.inf)
     upper = np.triu(np.ones((n, n), dtype=bool), k=1)
-    value = np.where(upper, t2, 0.0) + np.where(upper, t2, 0.0).T + np.diag(np.diag(value))
+    value = np.where(upper, t2, 0.0)
+    value = value + value.T + np.diag(diagonal)
     error = np.where(upper, mixed_error, 0.0)
-    error = error + error.T + np.diag(np.diag(diagonal_error))
+    error = error + error.T + np.diag(diagonal_error)
     return value.reshape(x.shape + x.shape), error.reshape(x.shape + x.shape)
 
 
