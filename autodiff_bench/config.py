@@ -41,6 +41,12 @@ def _positive_number(v: Any) -> float:
     raise TypeError("a positive number")
 
 
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    raise TypeError("true or false")
+
+
 def _fraction(v: Any) -> float:
     if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1:
         return float(v)
@@ -96,6 +102,7 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "require": _str_list,
         "jobs": _int_at_least(1),
         "timeout": _positive_number,
+        "stress": _bool,
     },
     # Declared here, not by the time engine, so that every command reading a shared file
     # (configs/ci.toml has [check] and [time]) knows it without importing that engine.

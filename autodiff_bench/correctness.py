@@ -48,6 +48,40 @@ FINITE_TOLERANCES: dict[str, dict[int, tuple[float, float]]] = {
     },
 }
 DTYPES = tuple(AD_TOLERANCES)
+#: How far past its own error estimate a finite-difference result may lie: the estimate is
+#: the disagreement of neighbouring extrapolations, good to about an order of magnitude.
+ESTIMATE_SAFETY = 10.0
+
+
+def allowance(ref: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """The error each element may have: ``atol·scale + rtol·|ref|``, ``scale`` the largest
+    |ref| of the array (1 when the reference is 0 everywhere).
+
+    The absolute part scales with the reference, so a 1% error on a Hessian whose entries
+    are 1e-13 fails, while an element that is 0 among large ones is not judged relatively.
+    """
+    ref = np.abs(np.asarray(ref, dtype=np.float64))
+    peak = float(ref.max()) if ref.size else 0.0
+    scale = peak if peak > 0 and np.isfinite(peak) else 1.0
+    return atol * scale + rtol * ref
+
+
+def estimated_allowance(
+    ref: np.ndarray,
+    estimate: np.ndarray,
+    table: tuple[float, float],
+    floor: tuple[float, float],
+) -> np.ndarray:
+    """A backend's own error estimate as its allowance: ``ESTIMATE_SAFETY·estimate``, never
+    below the ``floor`` (rtol, atol) (round-off: the reference's own) and never above the
+    ``table`` (rtol, atol) (a backend that says it is inaccurate still fails)."""
+    low = allowance(ref, *floor)
+    high = allowance(ref, *table)
+    if np.shape(estimate) != np.shape(ref):  # no estimate for these elements: the table
+        return high
+    est = np.broadcast_to(np.abs(np.asarray(estimate, dtype=np.float64)), np.shape(ref))
+    est = np.where(np.isnan(est), np.inf, est)  # no estimate: the table
+    return np.minimum(np.maximum(ESTIMATE_SAFETY * est, low), high)
 
 
 @dataclass(frozen=True)
@@ -99,9 +133,16 @@ class Verdict:
 
 
 def compare_arrays(
-    got: np.ndarray, ref: np.ndarray, rtol: float, atol: float, dtype: str
+    got: np.ndarray,
+    ref: np.ndarray,
+    rtol: float,
+    atol: float,
+    dtype: str,
+    *,
+    allowed: np.ndarray | None = None,
 ) -> Verdict:
-    """Check ``|got − ref| ≤ atol + rtol·|ref|`` element by element, plus shape and dtype.
+    """Check ``|got − ref| ≤ atol·max|ref| + rtol·|ref|`` element by element (see
+    :func:`allowance`; ``allowed`` replaces it), plus shape and dtype.
 
     A result in a *narrower* float type than asked for fails (digits were lost); a wider one
     (HIPS autograd returns float64 from some float32 rules) is compared and noted.
@@ -169,7 +210,8 @@ def compare_arrays(
             f"{int(bad.sum())}/{total} elements are NaN or Inf",
         )
     diff = np.abs(g - ref)
-    allowed = atol + rtol * np.abs(ref)
+    if allowed is None:
+        allowed = allowance(ref, rtol, atol)
     bad = diff > allowed
     mismatched = int(bad.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -207,4 +249,4 @@ def _fmt_index(idx: tuple[int, ...]) -> str:
 def arrays_agree(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     """Whether two results agree with each other under the same test (shapes must match)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= allowance(b, rtol, atol)))

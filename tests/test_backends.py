@@ -184,9 +184,9 @@ def test_jax_really_runs_in_float64() -> None:
 def test_finite_differences_are_accurate_but_not_exact() -> None:
     b = backend_for("finite", "float64")
     got = float(b.evaluate(get_target("tanh"), "d4", Point.scalar(0.5)))
-    # Nested Richardson differences reach ~1e-8 relative on the 4th derivative: well
-    # inside finite's order-4 tolerance (1e-3), far outside AD's (1e-6 would be too tight
-    # to be sure of, so the bound is the one the policy promises).
+    # The searched, extrapolated 4th central difference reaches ~1e-9 relative: well inside
+    # finite's order-4 tolerance (1e-3), not at AD's round-off (1e-6 would be too tight to
+    # be sure of at every point, so the bound is the one the policy promises).
     assert got == pytest.approx(3.9522195637245830, rel=1e-6)
 
 

@@ -84,9 +84,10 @@ def test_a_reference_that_is_not_finite_never_passes(bad: float) -> None:
 
 
 def test_an_error_exactly_at_the_allowance_passes() -> None:
-    # |got − ref| ≤ atol + rtol·|ref| is inclusive: zero tolerances demand an exact match
-    # and accept one (a config may ask for that), and an error of exactly atol passes.
+    # |got − ref| ≤ atol·max|ref| + rtol·|ref| is inclusive: zero tolerances demand an exact
+    # match and accept one (a config may ask for that), and an error of exactly
+    # atol·max|ref| (here 0.25·2) passes.
     ref = np.array([1.0, -2.0, 0.0])
     assert compare_arrays(ref.copy(), ref, 0.0, 0.0, "float64").status == "pass"
-    assert compare_arrays(ref + 0.5, ref, 0.0, 0.5, "float64").status == "pass"
-    assert compare_arrays(ref + 0.5, ref, 0.0, 0.25, "float64").status == "fail"
+    assert compare_arrays(ref + 0.5, ref, 0.0, 0.25, "float64").status == "pass"
+    assert compare_arrays(ref + 0.5, ref, 0.0, 0.2, "float64").status == "fail"

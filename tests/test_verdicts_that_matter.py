@@ -400,9 +400,9 @@ def test_rtol_accepts_roundoff_on_large_values_beyond_atol() -> None:
 
 def test_rtol_is_relative_to_the_reference_on_both_sides_of_the_limit() -> None:
     ref = np.array([1.0e6])
-    # allowed = atol + rtol·|ref| = 1e-9 + 1e-3
-    inside = compare_arrays(ref + 0.9e-3, ref, rtol=1e-9, atol=1e-9, dtype="float64")
-    outside = compare_arrays(ref + 1.1e-3, ref, rtol=1e-9, atol=1e-9, dtype="float64")
+    # allowed = atol·max|ref| + rtol·|ref| = 1e-3 + 1e-3
+    inside = compare_arrays(ref + 1.9e-3, ref, rtol=1e-9, atol=1e-9, dtype="float64")
+    outside = compare_arrays(ref + 2.1e-3, ref, rtol=1e-9, atol=1e-9, dtype="float64")
     assert (inside.status, outside.status) == ("pass", "fail")
     # rtol scales with |ref|: on a small reference the same rtol allows almost nothing.
     small = compare_arrays(

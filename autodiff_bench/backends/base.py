@@ -246,6 +246,12 @@ class Backend:
     def synchronize(self, value: Any) -> None:
         """Block until ``value`` is computed (asynchronous dispatch, GPU queues)."""
 
+    def error_estimate(self) -> np.ndarray | None:
+        """An element-wise estimate of the error of the last value :meth:`evaluate`
+        returned, from a backend that estimates its own (finite differences); ``check``
+        then judges it against the estimate.  None: exact up to round-off."""
+        return None
+
     # ---- composition (written once) -------------------------------------------------------
 
     def hessian(self, f: Fn) -> Fn:

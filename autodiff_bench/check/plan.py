@@ -44,6 +44,8 @@ class CheckPlan:
     backend_files: tuple[str, ...] = ()
     #: Seconds one cell may take before its worker is killed (``--timeout``).
     timeout_s: float = DEFAULT_TIMEOUT_S
+    #: Whether the targets' stress points (their tails) join the canonical ones.
+    stress: bool = False
 
     def quantities_of(self, target: Target) -> list[str]:
         """The selected quantities this target has closed forms for."""
@@ -62,6 +64,7 @@ class CheckPlan:
             "device": self.device,
             "require": self.require,
             "timeout_s": self.timeout_s,
+            "stress": self.stress,
         }
 
 
@@ -101,6 +104,7 @@ def resolve_check_plan(
     target_files: tuple[str, ...] = (),
     timeout: float | None = None,
     backend_files: tuple[str, ...] = (),
+    stress: bool | None = None,
 ) -> CheckPlan:
     """Merge command line over config over defaults, validating every value."""
     sec = config.section("check")
@@ -128,6 +132,7 @@ def resolve_check_plan(
         "--timeout", pick(timeout, sec, "timeout", DEFAULT_TIMEOUT_S), "try --timeout 60"
     )
     return CheckPlan(
+        stress=bool(pick(stress, sec, "stress", False)),
         timeout_s=float(plan_timeout),
         targets=plan_targets,
         backends=plan_backends,

@@ -31,7 +31,7 @@ from autodiff_bench.backends import (
 )
 from autodiff_bench.check.plan import CheckPlan
 from autodiff_bench.check.report import CheckReport, Suspect
-from autodiff_bench.correctness import arrays_agree, compare_arrays
+from autodiff_bench.correctness import arrays_agree, compare_arrays, estimated_allowance
 from autodiff_bench.device_info import EXACT, loaded_report, run_environment
 from autodiff_bench.model import Cell, CheckRecord
 from autodiff_bench.quantities import derivative_order
@@ -148,7 +148,7 @@ class CheckJob:
         if target.name not in self._points:
             try:
                 self._points[target.name] = target.points(
-                    self.plan.points, self.plan.seed, self.plan.size
+                    self.plan.points, self.plan.seed, self.plan.size, stress=self.plan.stress
                 )
             except Exception as exc:  # a user's sampler: its target's cells say so
                 self._points[target.name] = (
@@ -359,7 +359,25 @@ def check_cell(
             message="the closed form is NaN or Inf at this point",
         )
     values[(target.name, quantity, point.label, backend.label)] = np.asarray(got)
-    verdict = compare_arrays(got, ref, rtol, atol, plan.dtype)
+    estimate = backend.error_estimate()
+    allowed = None
+    if estimate is not None:
+        # Judged against its own error estimate, between the exact backends' tolerance
+        # (below which no estimate is meaningful) and its own table (the most it may miss by).
+        floor = plan.tolerances.lookup(
+            plan.dtype,
+            derivative_order(quantity),
+            finite=False,
+            target=target.name,
+            quantity=quantity,
+            target_overrides=target.tolerances,
+        )
+        allowed = estimated_allowance(ref, estimate, (rtol, atol), floor)
+    verdict = compare_arrays(got, ref, rtol, atol, plan.dtype, allowed=allowed)
+    if estimate is not None and verdict.status == "fail" and np.shape(estimate) == ref.shape:
+        # Whether the backend knew: an estimate as large as the error says "beyond my reach".
+        note = f"its own error estimate is up to {float(np.max(estimate)):.1e}"
+        verdict = replace(verdict, message=f"{verdict.message}; {note}")
     return CheckRecord(
         **common,
         status=verdict.status,

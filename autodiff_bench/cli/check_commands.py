@@ -109,6 +109,14 @@ def check(
             "may take before its worker is stopped (default 60).",
         ),
     ] = None,
+    stress: Annotated[
+        bool | None,
+        typer.Option(
+            "--stress/--no-stress",
+            help="Also check the targets' stress points: the tails where closed forms and "
+            "frameworks lose digits (logistic at z = ±30, tanh at x = ±10).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     targets_file: TargetsFileOpt = None,
     backends_file: BackendsFileOpt = None,
@@ -149,6 +157,7 @@ def check(
         target_files=tuple(str(f) for f in targets_file or ()),
         timeout=timeout,
         backend_files=tuple(str(f) for f in backends_file or ()),
+        stress=stress,
     )
     n_jobs = pick(jobs, cfg.section("check"), "jobs", os.cpu_count() or 1)
     if n_jobs < 1:

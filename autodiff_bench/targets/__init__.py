@@ -47,23 +47,30 @@ class Point:
     x: np.ndarray
     params: Mapping[str, np.ndarray] = field(default_factory=dict)
     label: str = ""
+    #: A point in a tail where closed forms and frameworks lose digits (logistic at z = 30,
+    #: tanh at x = 10): ``check --stress`` adds these to the canonical points.
+    stress: bool = False
 
     @classmethod
-    def scalar(cls, x: float, label: str | None = None, **params: Any) -> Point:
+    def scalar(
+        cls, x: float, label: str | None = None, *, stress: bool = False, **params: Any
+    ) -> Point:
         """A point for a scalar target at ``x``."""
         return cls(
             np.asarray(x, dtype=np.float64),
             {k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
             label or f"x={x:g}",
+            stress,
         )
 
     @classmethod
-    def of(cls, x: Any, label: str, **params: Any) -> Point:
+    def of(cls, x: Any, label: str, *, stress: bool = False, **params: Any) -> Point:
         """A point from array-likes, stored in float64."""
         return cls(
             np.asarray(x, dtype=np.float64),
             {k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
             label,
+            stress,
         )
 
     def astype(self, dtype: DTypeLike) -> Point:
@@ -72,6 +79,7 @@ class Point:
             self.x.astype(dtype),
             {k: np.asarray(v).astype(dtype) for k, v in self.params.items()},
             self.label,
+            self.stress,
         )
 
     @property
@@ -227,15 +235,16 @@ class Target:
             return fn(xp, point.x, point.params, *v)
         return fn(point.x, point.params, *v)
 
-    def points(self, k: int, seed: int, size: int | None) -> list[Point]:
-        """The canonical points followed by ``k`` seeded random points of ``size``."""
+    def points(self, k: int, seed: int, size: int | None, *, stress: bool = False) -> list[Point]:
+        """The canonical points (with the stress points among them when ``stress``) followed
+        by ``k`` seeded random points of ``size``."""
         rng = np.random.default_rng(seed)
         n = size if size is not None else self.default_size
         drawn = []
         for i in range(k):
             p = self.sample(rng, n)
             drawn.append(Point(p.x, p.params, f"random#{i + 1}"))
-        return [*self.canonical, *drawn]
+        return [*(p for p in self.canonical if stress or not p.stress), *drawn]
 
 
 _REGISTRY: dict[str, Target] = {}
@@ -300,19 +309,31 @@ def register(target: Target) -> Target:
     return target
 
 
+#: The built-in target modules, in display order: scalar targets first.
+BUILTIN_MODULES = ("scalar", "linalg", "regression")
+
+
 def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
-        # Imported in display order: scalar targets first.
-        for module in ("scalar", "linalg", "regression"):
+        for module in BUILTIN_MODULES:
             importlib.import_module(f"autodiff_bench.targets.{module}")
 
 
+def _display_rank(target: Target) -> int:
+    """A built-in's module position (whichever module was imported first: a program may
+    import ``autodiff_bench.targets.linalg`` before the registry loads), users' after."""
+    module = getattr(target.f, "__module__", "") or ""
+    names = [f"autodiff_bench.targets.{m}" for m in BUILTIN_MODULES]
+    return names.index(module) if module in names else len(names)
+
+
 def all_targets() -> dict[str, Target]:
-    """Every registered target, built-ins first, by name."""
+    """Every registered target, built-ins first (in module order), by name."""
     _load_builtins()
-    return dict(_REGISTRY)
+    ordered = sorted(_REGISTRY.values(), key=_display_rank)  # stable: registration order
+    return {t.name: t for t in ordered}
 
 
 def get_target(name: str) -> Target:

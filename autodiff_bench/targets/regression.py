@@ -66,6 +66,9 @@ register(
             Point.of([0.3, -0.2, 0.5], "z=-0.6", a=_A),
             Point.of([200.0, 300.0, 0.0], "z=800", a=_A),
             Point.of([-200.0, -300.0, 0.0], "z=-800", a=_A),
+            # The tails: σ(1 − σ) ≈ 9.4e-14 at |z| = 30, where 1 − σ(z) would cancel.
+            Point.of([10.0, 10.0, 0.0], "z=30", stress=True, a=_A),
+            Point.of([-10.0, -10.0, 0.0], "z=-30", stress=True, a=_A),
         ],
         description="stable for huge |z|: written with logaddexp",
     )
