@@ -80,3 +80,12 @@ class FiniteBackend(Backend):
     def jacobian(self, f: Fn, create_graph: bool) -> Fn:
         """The Richardson Jacobian of an array function."""
         return lambda x, *rest: richardson_jacobian(f, x, *rest)
+
+    def jvp(self, f: Fn) -> Fn:
+        """J v as the derivative of t ↦ f(x + t v) at t = 0: one Richardson column, not a
+        whole Jacobian (the same differences along v instead of along each axis)."""
+
+        def along(x: Any, v: Any, *rest: Any) -> np.ndarray:
+            return richardson_jacobian(lambda t: f(x + t * v, *rest), np.zeros(()))
+
+        return along
