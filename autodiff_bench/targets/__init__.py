@@ -132,6 +132,9 @@ class Target:
     #: Sizes ``adbench time`` uses for this target by default, in place of its defaults
     #: (a target whose Hessian grows faster than n² needs smaller ones).
     timing_sizes: Sequence[int] | None = None
+    #: Whether ``check`` and ``time`` include it when no ``--targets`` is given (``--targets
+    #: all``, or a ``--quantities`` only it has, always does).
+    default_suite: bool = True
     #: ``xp`` or ``numpy`` per closed form (see :func:`closed_form_style`), filled in here.
     _styles: Mapping[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 

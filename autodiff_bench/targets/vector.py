@@ -4,6 +4,11 @@ The Jacobian has shape ``f(x).shape + x.shape``.  Each target also gives its own
 forms for the two products, so ``manual`` computes J v and uᵀJ without forming J, as a
 person who knows the structure would.  Written against ``xp`` (contract names only, no
 ``.T`` or ``[:, None]``): they run in NumPy and in every framework.
+
+They are not in the default suite of ``check`` and ``time`` (``default_suite=False``): each
+compiles three more functions per point shape in JAX and TensorFlow, about a quarter more
+work for the default check.  ``--targets all`` or ``--quantities jacobian,jvp,vjp`` include
+them.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ register(
         sample=_softmax_sample,
         canonical=[Point.of([1.0, 2.0, 3.0], "hand")],
         description="a vector function: its Jacobian is symmetric and singular",
+        default_suite=False,
     )
 )
 
@@ -109,5 +115,6 @@ register(
             )
         ],
         description="a neural-network layer: a non-square Jacobian, (n+1)×n",
+        default_suite=False,
     )
 )
