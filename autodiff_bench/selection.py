@@ -25,12 +25,12 @@ def split_names(values: list[str] | None) -> list[str] | None:
 def resolve_targets(names: list[str], quantities: list[str] | None = None) -> list[Target]:
     """Target names (or ``all``) to targets, unknown names refused with a suggestion.
 
-    No names is the default suite: the targets marked ``default_suite``, and the others
-    that have one of the selected ``quantities`` (``-q jacobian`` alone checks the vector
-    functions)."""
+    No names (or ``default``) is the default suite: the targets marked ``default_suite``,
+    and the others that have one of the selected ``quantities`` (``-q jacobian`` alone
+    checks the vector functions)."""
     if names == ["all"]:
         return list(all_targets().values())
-    if not names:
+    if not names or names == ["default"]:
         return [
             t
             for t in all_targets().values()

@@ -14,7 +14,7 @@ from autodiff_bench.backends import builtin_backends, parse_backend
 from autodiff_bench.check import plan_cells, resolve_check_plan, run_check
 from autodiff_bench.config import EMPTY
 from autodiff_bench.targets import Point, Target, all_targets, get_target, quantity_direction
-from tests.conftest import installed
+from tests.conftest import ROOT, installed
 
 W = np.array([[1.0, 2.0], [0.5, -1.0], [-2.0, 0.3]])
 #: softmax([1, 2, 3]) and its Jacobian diag(s) − ssᵀ, to 8 digits (computed by hand in NumPy).
@@ -240,26 +240,19 @@ def test_check_runs_the_three_quantities_at_every_point() -> None:
     assert sizes == {"jacobian": 6, "jvp": 3, "vjp": 2}
 
 
-def test_a_user_vector_target_passes_from_its_jacobian_alone(cli, tmp_path) -> None:
-    path = user_targets_file(tmp_path, "polar_user")
+def test_the_readme_vector_example_passes_from_its_jacobian_alone(cli) -> None:
+    path = str(ROOT / "examples" / "polar_targets.py")
     run = cli(
-        "check",
-        "--targets-file",
-        path,
-        "-t",
-        "polar_user",
-        "-b",
-        "manual,finite,minigrad",
-        "-f",
-        "json",
+        "check", "--targets-file", path, "-t", "polar", "-b", "manual,finite,minigrad", "-f", "json"
     )
     assert run.code == 0, run.err
     doc = json.loads(run.out)
     records = doc["results"]
     assert {r["quantity"] for r in records} == {"jacobian", "jvp", "vjp"}
     assert {r["status"] for r in records} == {"pass"}
-    hand = {(r["quantity"], r["backend"]): r for r in records if r["point"] == "hand"}
+    hand = {(r["quantity"], r["backend"]): r for r in records if r["point"] == "r=2, a=0.5"}
     assert hand[("jacobian", "minigrad")]["total"] == 4
+    assert hand[("jvp", "minigrad")]["total"] == 2
     assert hand[("vjp", "minigrad")]["max_abs_error"] < 1e-14
     assert doc["config"]["quantities"] is None
 
