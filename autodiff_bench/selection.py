@@ -22,10 +22,20 @@ def split_names(values: list[str] | None) -> list[str] | None:
     return [s.strip() for v in values for s in v.split(",") if s.strip()]
 
 
-def resolve_targets(names: list[str]) -> list[Target]:
-    """Target names (or ``all``) to targets, unknown names refused with a suggestion."""
-    if not names or names == ["all"]:
+def resolve_targets(names: list[str], quantities: list[str] | None = None) -> list[Target]:
+    """Target names (or ``all``) to targets, unknown names refused with a suggestion.
+
+    No names (or ``default``) is the default suite: the targets marked ``default_suite``,
+    and the others that have one of the selected ``quantities`` (``-q jacobian`` alone
+    checks the vector functions)."""
+    if names == ["all"]:
         return list(all_targets().values())
+    if not names or names == ["default"]:
+        return [
+            t
+            for t in all_targets().values()
+            if t.default_suite or (quantities and any(q in t.quantities for q in quantities))
+        ]
     return [get_target(n) for n in dict.fromkeys(names)]
 
 

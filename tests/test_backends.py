@@ -22,7 +22,7 @@ from autodiff_bench.backends import (
 from autodiff_bench.correctness import Tolerances, compare_arrays
 from autodiff_bench.errors import UsageError
 from autodiff_bench.quantities import derivative_order
-from autodiff_bench.targets import Point, all_targets, direction, get_target
+from autodiff_bench.targets import Point, all_targets, direction, get_target, quantity_direction
 from tests.conftest import installed
 
 #: Every shipped backend in every mode, and every built-in target, from the registries: a new
@@ -72,7 +72,7 @@ def assert_matches_closed_form(spec: str, name: str, dtype: str) -> None:
             primal = b.evaluate(t, "primal", point)
             assert primal.dtype == np.dtype(dtype), f"{spec} {name} f computed in {primal.dtype}"
         for q in t.quantities:
-            v = direction(3, name, i, point.x.shape) if q == "hvp" else None
+            v = quantity_direction(t, q, point, 3, i)
             got = b.evaluate(t, q, point, v)
             # The dtype of what the backend really returned, not of what was asked for.
             if (b.name, name, q) not in WIDENS_FLOAT32:
@@ -92,7 +92,10 @@ def test_backend_matches_closed_forms_float64(spec: str, name: str) -> None:
     assert_matches_closed_form(spec, name, "float64")
 
 
-@pytest.mark.parametrize("name", ["tanh", "least_squares", "logistic", "trace_axb", "linreg_mse"])
+@pytest.mark.parametrize(
+    "name",
+    ["tanh", "least_squares", "logistic", "trace_axb", "linreg_mse", "softmax", "tanh_layer"],
+)
 @pytest.mark.parametrize("spec", SPECS)
 def test_backend_matches_closed_forms_float32(spec: str, name: str) -> None:
     assert_matches_closed_form(spec, name, "float32")

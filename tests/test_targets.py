@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from autodiff_bench.backends import QuantityUnsupported, parse_backend
 from autodiff_bench.backends.finite import FiniteBackend, richardson_jacobian
+from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.errors import UsageError
 from autodiff_bench.targets import (
     Point,
@@ -28,6 +29,7 @@ from tests.conftest import ROOT, needs
 BUILTINS = [
     "square", "cubic", "sin_x2", "tanh", "taylor_cos",
     "quadratic", "trace_axb", "least_squares", "logistic", "linreg_mse",
+    "softmax", "tanh_layer",
 ]  # fmt: skip
 
 
@@ -87,7 +89,10 @@ def test_taylor_cos_reports_its_gap_to_cos() -> None:
 
 
 SCALARS = [n for n in BUILTINS if get_target(n).is_scalar]
-VECTORS = [n for n in BUILTINS if not get_target(n).is_scalar]
+VECTORS = [
+    n for n in BUILTINS if not get_target(n).is_scalar and not get_target(n).is_vector_valued
+]
+VECTOR_VALUED = [n for n in BUILTINS if get_target(n).is_vector_valued]
 
 
 @pytest.mark.parametrize("name", SCALARS)
@@ -281,3 +286,23 @@ def test_canonical_points_given_as_a_function_are_built_once_on_first_use() -> N
     assert [p.label for p in pts][:2] == ["x=2", "neg"] and len(pts) == 3
     assert t.closed_form("d1", t.canonical[0]) == 4.0
     assert calls == [1]
+
+
+@pytest.mark.parametrize("name", VECTOR_VALUED)
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 6))
+def test_jacobian_closed_forms_match_finite_differences(name: str, seed: int, size: int) -> None:
+    t = get_target(name)
+    p = t.sample(np.random.default_rng(seed), size)
+    jac = t.closed_form("jacobian", p)
+    out = t.value(p)
+    assert jac.shape == out.shape + p.x.shape
+    xp = numpy_namespace("float64")
+    fd = richardson_jacobian(lambda y, prm: t.f(xp, y, prm), p.x, p.params)
+    scale = max(1.0, float(np.max(np.abs(jac))))
+    np.testing.assert_allclose(fd, jac, atol=1e-7 * scale, rtol=1e-7)
+    # The targets' own O(n) products against the Jacobian's.
+    rng = np.random.default_rng(seed + 1)
+    v, u = rng.standard_normal(p.x.shape), rng.standard_normal(out.shape)
+    np.testing.assert_allclose(t.closed_form("jvp", p, v), jac @ v, atol=1e-12 * scale)
+    np.testing.assert_allclose(t.closed_form("vjp", p, u), u @ jac, atol=1e-12 * scale)

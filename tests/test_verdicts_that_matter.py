@@ -31,7 +31,7 @@ from autodiff_bench.config import EMPTY
 from autodiff_bench.correctness import compare_arrays
 from autodiff_bench.model import FAILING, CheckRecord, dumps, make_document
 from autodiff_bench.render.check import check_markdown, details, summary_line
-from autodiff_bench.targets import all_targets, direction, get_target, load_targets_file
+from autodiff_bench.targets import all_targets, get_target, load_targets_file, quantity_direction
 from tests.conftest import ROOT, adbench
 
 
@@ -328,7 +328,7 @@ def test_every_backend_returns_float32_for_float32_inputs(name: str) -> None:
     for target in builtin:
         point = (target.canonical or [target.sample(np.random.default_rng(0), 3)])[0]
         for quantity in target.quantities:
-            v = direction(0, target.name, 0, point.x.shape) if quantity == "hvp" else None
+            v = quantity_direction(target, quantity, point, 0, 0)
             got = backend.evaluate(target, quantity, point, v)
             allowed = {"float32", "float64"} if (target.name, quantity) in widened else {"float32"}
             if got.dtype.name not in allowed:

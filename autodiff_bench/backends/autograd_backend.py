@@ -31,7 +31,8 @@ class AutogradBackend(Backend):
     mode_descriptions: ClassVar[dict[str, str]] = {
         "default": "grad: autograd.grad; hessian: autograd.jacobian(autograd.grad) (one "
         "vjp per row, autograd's only Jacobian); hvp: autograd.make_jvp of autograd.grad "
-        "(forward over reverse)",
+        "(forward over reverse); jacobian: autograd.jacobian; jvp: autograd.make_jvp "
+        "(forward mode); vjp: autograd.make_vjp",
     }
 
     def load(self) -> None:
@@ -68,3 +69,21 @@ class AutogradBackend(Backend):
             return make_jvp(g)(x, *rest)(v)[1]
 
         return hvp
+
+    def jvp(self, f: Fn) -> Fn:
+        """``autograd.make_jvp``: forward mode, one pass carrying the tangent v."""
+        make_jvp = self.autograd.make_jvp
+
+        def forward(x: Any, v: Any, *rest: Any) -> Any:
+            return make_jvp(f)(x, *rest)(v)[1]
+
+        return forward
+
+    def vjp(self, f: Fn) -> Fn:
+        """``autograd.make_vjp``: reverse mode, the pullback applied to u."""
+        make_vjp = self.autograd.make_vjp
+
+        def reverse(x: Any, u: Any, *rest: Any) -> Any:
+            return make_vjp(f)(x, *rest)[0](u)
+
+        return reverse

@@ -1,11 +1,12 @@
 """The backend interface: a few primitives per framework, every quantity composed from them.
 
 Following HIPS autograd's ``differential_operators``, an adapter supplies only ``grad`` and
-``jacobian`` (plus conversion, compilation and synchronisation); ``d1``..``d4``, ``hessian``
-and ``hvp`` are compositions of those, written once here.  An adapter whose framework has a
-faster idiom for one quantity (a vectorised Hessian, forward-over-reverse products)
-overrides that quantity's hook, :meth:`Backend.hessian` or :meth:`Backend.hvp`, and nothing
-else.
+``jacobian`` (plus conversion, compilation and synchronisation); ``d1``..``d4``, ``hessian``,
+``hvp``, ``vjp`` and ``jvp`` are compositions of those, written once here.  An adapter whose
+framework has a faster idiom for one quantity (a vectorised Hessian, forward-over-reverse
+products, a forward mode of its own) overrides that quantity's hook,
+:meth:`Backend.hessian`, :meth:`Backend.hvp`, :meth:`Backend.jvp` or :meth:`Backend.vjp`,
+and nothing else.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.namespace import numpy_namespace
-from autodiff_bench.quantities import QUANTITIES
+from autodiff_bench.quantities import DIRECTIONAL, QUANTITIES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -272,12 +273,45 @@ class Backend:
 
         return self.grad(directional, create_graph=False)
 
-    def derivative(self, f: Fn, quantity: str) -> Fn:
-        """``quantity`` of ``f`` built from :meth:`grad`, :meth:`hessian` and :meth:`hvp`.
+    def vjp(self, f: Fn) -> Fn:
+        """``x, u, *rest -> uᵀ ∂f/∂x`` for array-valued ``f`` (u shaped like f(x)): the
+        gradient of ⟨f, u⟩, one reverse pass.
 
-        ``dN``: grad applied N times (scalar x); ``hessian`` and ``hvp`` as their hooks
-        compose them (by default from :meth:`grad` and :meth:`jacobian`); ``hvp`` takes
-        ``(x, v, *rest)``.
+        Adapters override it with their framework's own vjp."""
+        xp = self.xp
+
+        def weighted(x: Any, u: Any, *rest: Any) -> Any:
+            return xp.sum(f(x, *rest) * u)
+
+        return self.grad(weighted, create_graph=False)
+
+    def jvp(self, f: Fn) -> Fn:
+        """``x, v, *rest -> (∂f/∂x) v`` for array-valued ``f`` (v shaped like x).
+
+        This default has no forward mode: it transposes the vjp.  uᵀJ is linear in u, so
+        its gradient with respect to u, dotted with v, is J v (two reverse passes, the
+        second through the first).  Adapters whose framework has forward mode override it."""
+        xp = self.xp
+        pullback = self.grad(lambda x, u, *rest: xp.sum(f(x, *rest) * u), create_graph=True)
+
+        def transposed(u: Any, x: Any, v: Any, *rest: Any) -> Any:
+            return xp.sum(pullback(x, u, *rest) * v)
+
+        forward = self.grad(transposed, create_graph=False)
+
+        def jv(x: Any, v: Any, *rest: Any) -> Any:
+            # Any u gives the same answer (the pullback is linear in it): zeros of f's shape.
+            return forward(xp.zeros_like(f(x, *rest)), x, v, *rest)
+
+        return jv
+
+    def derivative(self, f: Fn, quantity: str) -> Fn:
+        """``quantity`` of ``f`` built from :meth:`grad`, :meth:`jacobian` and the hooks.
+
+        ``dN``: grad applied N times (scalar x); ``hessian``, ``hvp``, ``jvp`` and ``vjp``
+        as their hooks compose them (by default from :meth:`grad` and :meth:`jacobian`);
+        ``jacobian`` is the primitive itself.  ``hvp`` and ``jvp`` take ``(x, v, *rest)``,
+        ``vjp`` takes ``(x, u, *rest)``.
         """
         if quantity == "primal":
             return f
@@ -292,12 +326,19 @@ class Backend:
             return self.hessian(f)
         if quantity == "hvp":
             return self.hvp(f)
+        if quantity == "jacobian":
+            return self.jacobian(f, create_graph=False)
+        if quantity == "jvp":
+            return self.jvp(f)
+        if quantity == "vjp":
+            return self.vjp(f)
         raise QuantityUnsupported(f"{self.label} cannot compute '{quantity}'")
 
     def prepare(
         self, target: Target, quantity: str, point: Point, v: np.ndarray | None = None
     ) -> Callable[[], Any]:
-        """A zero-argument call computing ``quantity`` of ``target`` at ``point``.
+        """A zero-argument call computing ``quantity`` of ``target`` at ``point`` (``v``: the
+        direction of ``hvp`` and ``jvp``, the cotangent u of ``vjp``).
 
         Inputs are converted (and moved to the device) here, before anyone starts a clock.
         """
@@ -308,9 +349,9 @@ class Backend:
         x = self.asarray(cast.x)
         params = {k: self.asarray(a) for k, a in cast.params.items()}
         fn = self.function(target, quantity)
-        if quantity == "hvp":
+        if quantity in DIRECTIONAL:
             if v is None:
-                raise ValueError("hvp needs a direction v")
+                raise ValueError(f"{quantity} needs a direction")
             vb = self.asarray(v.astype(self.dtype))
             return lambda: fn(x, vb, params)
         return lambda: fn(x, params)

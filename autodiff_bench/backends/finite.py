@@ -367,3 +367,12 @@ class FiniteBackend(Backend):
         if quantity in ("d2", "d3", "d4"):
             return self._keeping_error(nth_derivative, f, int(quantity[1:]))
         return super().derivative(f, quantity)
+
+    def jvp(self, f: Fn) -> Fn:
+        """J v as the derivative of t ↦ f(x + t v) at t = 0: one searched column, not a
+        whole Jacobian (the same differences along v instead of along each axis)."""
+
+        def along(x: Any, v: Any, *rest: Any) -> tuple[np.ndarray, np.ndarray]:
+            return search_jacobian(lambda t: f(x + t * v, *rest), np.zeros(()))
+
+        return self._keeping_error(along)

@@ -32,9 +32,11 @@ class JaxBackend(Backend):
     description = "JAX with float64: jax.grad and jax.jacrev, under jax.jit"
     mode_descriptions: ClassVar[dict[str, str]] = {
         "jit": "jax.jit of: grad: jax.grad; hessian: jax.jacrev(jax.grad) (vmap); "
-        "hvp: jax.grad of <grad, v> (reverse over reverse)",
+        "hvp: jax.grad of <grad, v> (reverse over reverse); jacobian: jax.jacrev; jvp: "
+        "jax.jvp (forward mode); vjp: jax.vjp",
         "nojit": "op by op, without jax.jit: grad: jax.grad; hessian: jax.jacrev(jax.grad); "
-        "hvp: jax.grad of <grad, v>",
+        "hvp: jax.grad of <grad, v>; jacobian: jax.jacrev; jvp: jax.jvp (forward mode); "
+        "vjp: jax.vjp",
     }
     devices = ("cpu", "cuda")
     framework = "jax"
@@ -115,6 +117,24 @@ class JaxBackend(Backend):
     def jacobian(self, f: Fn, create_graph: bool) -> Fn:
         """``jax.jacrev`` (vmap over the rows): the Hessian is ``jacrev(grad(f))``."""
         return self.jax.jacrev(f)
+
+    def jvp(self, f: Fn) -> Fn:
+        """``jax.jvp``: forward mode, one pass carrying the tangent v."""
+        jvp = self.jax.jvp
+
+        def forward(x: Any, v: Any, *rest: Any) -> Any:
+            return jvp(lambda y: f(y, *rest), (x,), (v,))[1]
+
+        return forward
+
+    def vjp(self, f: Fn) -> Fn:
+        """``jax.vjp``: reverse mode, the pullback applied to u."""
+        vjp = self.jax.vjp
+
+        def reverse(x: Any, u: Any, *rest: Any) -> Any:
+            return vjp(lambda y: f(y, *rest), x)[1](u)[0]
+
+        return reverse
 
 
 def set_jax_exact_precision(jax: Any) -> None:

@@ -18,6 +18,7 @@ from autodiff_bench.backends.jax_backend import JaxBackend
 from autodiff_bench.backends.namespace import numpy_namespace, relabel
 from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend
 from autodiff_bench.backends.torch_backend import TorchBackend
+from autodiff_bench.quantities import DIRECTIONAL
 
 if TYPE_CHECKING:
     import numpy as np
@@ -157,16 +158,18 @@ class ManualBackend(Backend):
         xp = self.xp
         if quantity == "primal":
             return lambda x, params: target.f(xp, x, params)
-        source = quantity if quantity in target.closed_forms else "hessian"
+        source = target.closed_form_source(quantity)
         if not target.written_against_xp(source):
             raise QuantityUnsupported(
                 f"closed form of '{source}' is written in NumPy; write it as "
-                f"closed(xp, x, params{', v' if source == 'hvp' else ''}) to run it in "
+                f"closed(xp, x, params{', v' if source in DIRECTIONAL else ''}) to run it in "
                 f"{self.mode}"
             )
         closed = target.closed_forms[source]
-        if quantity == "hvp" and source == "hvp":
+        if quantity in DIRECTIONAL and source == quantity:
             return lambda x, v, params: closed(xp, x, params, v)
-        if quantity == "hvp":  # H·v from the Hessian, contracting every axis of v
+        if quantity == "vjp":  # uᵀJ from the Jacobian, contracting u with f's axes
+            return lambda x, u, params: xp.tensordot(u, closed(xp, x, params), axes=u.ndim)
+        if quantity in DIRECTIONAL:  # H v or J v, contracting every axis of v with x's
             return lambda x, v, params: xp.tensordot(closed(xp, x, params), v, axes=v.ndim)
         return lambda x, params: closed(xp, x, params)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, Fn
 
@@ -43,6 +43,12 @@ class MinigradBackend(Backend):
 
     name = "minigrad"
     description = "adbench's own reverse-mode engine in NumPy (autodiff_bench.minigrad)"
+    mode_descriptions: ClassVar[dict[str, str]] = {
+        "default": "grad: minigrad.grad; hessian: minigrad.jacobian of minigrad.grad; hvp: "
+        "the gradient of <grad, v>; jacobian: one backward pass per output element; vjp: "
+        "one backward pass seeded with u; jvp: no forward mode, the transpose of the vjp "
+        "(the gradient in u of <uᵀJ, v>, two reverse passes)",
+    }
 
     def load(self) -> None:
         """Import the engine (NumPy only)."""
@@ -89,3 +95,15 @@ class MinigradBackend(Backend):
             return mg.jacobian(lambda y: f(y, *rest), create_graph=create_graph)(x)
 
         return jac
+
+    def vjp(self, f: Fn) -> Fn:
+        """One backward pass seeded with u (``minigrad.vjp``)."""
+        mg = self.mg
+
+        def reverse(x: Any, u: Any, *rest: Any) -> Any:
+            x = mg.Tensor(x, requires_grad=True)
+            with mg.enable_grad():
+                y = mg.as_tensor(f(x, *rest), like=x)
+            return mg.vjp(y, x, u)
+
+        return reverse

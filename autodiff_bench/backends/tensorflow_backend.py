@@ -258,11 +258,18 @@ class TensorFlowBackend(Backend):
     description = "TensorFlow: nested tf.GradientTape; tape.jacobian (pfor) for Hessians"
     mode_descriptions: ClassVar[dict[str, str]] = {
         "function": "inside tf.function: grad: tape.gradient; hessian: tape.jacobian of the "
-        "gradient (vectorised, pfor); hvp: nested tapes (reverse over reverse)",
+        "gradient (vectorised, pfor); hvp: nested tapes (reverse over reverse); jacobian: "
+        "tape.jacobian (pfor); jvp: tf.autodiff.ForwardAccumulator (forward mode); vjp: "
+        "tape.gradient with output_gradients=u",
         "eager": "op by op, no tf.function: grad: tape.gradient; hessian: one "
-        "tape.gradient per row of the gradient (a Python loop); hvp: nested tapes",
+        "tape.gradient per row of the gradient (a Python loop); hvp: nested tapes; "
+        "jacobian: one tape.gradient per output element; jvp: "
+        "tf.autodiff.ForwardAccumulator (forward mode); vjp: tape.gradient with "
+        "output_gradients=u",
         "xla": "tf.function(jit_compile=True), compiled by XLA: grad: tape.gradient; "
-        "hessian: tape.jacobian (pfor); hvp: nested tapes; compile time in the cold call",
+        "hessian: tape.jacobian (pfor); hvp: nested tapes; jacobian: tape.jacobian; jvp: "
+        "tf.autodiff.ForwardAccumulator (forward mode); vjp: tape.gradient with "
+        "output_gradients=u; compile time in the cold call",
     }
     devices = ("cpu", "cuda")
     framework = "tensorflow"
@@ -409,6 +416,31 @@ class TensorFlowBackend(Backend):
             return tf.reshape(tf.stack(grads), tf.concat([tf.shape(y), tf.shape(x)], 0))
 
         return jac
+
+    def jvp(self, f: Fn) -> Fn:
+        """``tf.autodiff.ForwardAccumulator``: forward mode, x watched with tangent v."""
+        tf = self.tf
+
+        def forward(x: Any, v: Any, *rest: Any) -> Any:
+            with tf.autodiff.ForwardAccumulator(x, v) as acc:
+                y = f(x, *rest)
+            return acc.jvp(y, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+        return forward
+
+    def vjp(self, f: Fn) -> Fn:
+        """One tape, u passed as ``output_gradients`` (no product recorded)."""
+        tf = self.tf
+
+        def reverse(x: Any, u: Any, *rest: Any) -> Any:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = f(x, *rest)
+            return tape.gradient(
+                y, x, output_gradients=u, unconnected_gradients=tf.UnconnectedGradients.ZERO
+            )
+
+        return reverse
 
 
 def set_tf_exact_precision(tf: Any) -> None:

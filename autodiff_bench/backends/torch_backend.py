@@ -255,15 +255,20 @@ class TorchBackend(Backend):
     mode_descriptions: ClassVar[dict[str, str]] = {
         "fast": "grad: torch.autograd.grad; hessian: torch.func.jacrev(torch.func.grad) "
         "(vmap); hvp: torch.autograd.grad of <grad, v> (reverse over reverse); "
-        "d1..d4: nested autograd.grad",
+        "d1..d4: nested autograd.grad; jacobian: torch.func.jacrev; jvp: torch.func.jvp "
+        "(forward mode); vjp: torch.autograd.grad with grad_outputs=u",
         "func": "torch.func as documented: grad: torch.func.grad; hessian: "
         "torch.func.hessian (jacfwd over jacrev); hvp: torch.func.jvp of torch.func.grad "
-        "(forward over reverse)",
+        "(forward over reverse); jacobian: torch.func.jacrev; jvp: torch.func.jvp (forward "
+        "mode); vjp: torch.func.vjp",
         "autograd": "torch.autograd.grad only: grad: torch.autograd.grad; hessian: one "
         "torch.autograd.grad per row of the gradient (a Python loop); hvp: "
-        "torch.autograd.grad twice (reverse over reverse)",
+        "torch.autograd.grad twice (reverse over reverse); jacobian: one torch.autograd.grad "
+        "per output element; jvp: torch.autograd.forward_ad dual numbers (forward mode); "
+        "vjp: torch.autograd.grad with grad_outputs=u",
         "compile": "torch.compile of the torch.func compositions: grad: torch.func.grad; "
-        "hessian: jacrev(grad); hvp: grad of <grad, v>; compile time in the cold call",
+        "hessian: jacrev(grad); hvp: grad of <grad, v>; jacobian: jacrev; jvp: "
+        "torch.func.jvp (forward mode); vjp: torch.func.vjp; compile time in the cold call",
     }
     devices = ("cpu", "cuda")
     framework = "torch"
@@ -425,6 +430,49 @@ class TorchBackend(Backend):
             return torch.zeros_like(x) if hv is None else hv
 
         return reverse_over_reverse
+
+    def jvp(self, f: Fn) -> Fn:
+        """Forward mode: ``torch.func.jvp``; mode ``autograd``: dual numbers of
+        ``torch.autograd.forward_ad`` (torch's forward mode without torch.func)."""
+        torch = self.torch
+        if self.mode != "autograd":
+            func = torch.func
+
+            def forward(x: Any, v: Any, *rest: Any) -> Any:
+                return func.jvp(lambda y: f(y, *rest), (x,), (v,))[1]
+
+            return forward
+        fwad = torch.autograd.forward_ad
+
+        def dual(x: Any, v: Any, *rest: Any) -> Any:
+            with fwad.dual_level():
+                y = f(fwad.make_dual(x, v), *rest)
+                tangent = fwad.unpack_dual(y).tangent
+            return torch.zeros_like(y) if tangent is None else tangent
+
+        return dual
+
+    def vjp(self, f: Fn) -> Fn:
+        """Reverse mode: ``torch.func.vjp`` in modes ``func`` and ``compile``; otherwise one
+        ``torch.autograd.grad`` with u as ``grad_outputs`` (no product recorded)."""
+        torch = self.torch
+        if self._functional:
+            func = torch.func
+
+            def pullback(x: Any, u: Any, *rest: Any) -> Any:
+                return func.vjp(lambda y: f(y, *rest), x)[1](u)[0]
+
+            return pullback
+
+        def reverse(x: Any, u: Any, *rest: Any) -> Any:
+            x = x.detach().requires_grad_(True)
+            y = f(x, *rest)
+            if not y.requires_grad:  # f does not depend on x
+                return torch.zeros_like(x)
+            (gx,) = torch.autograd.grad(y, x, u, allow_unused=True)
+            return torch.zeros_like(x) if gx is None else gx
+
+        return reverse
 
 
 def _cxx_compiler() -> str | None:

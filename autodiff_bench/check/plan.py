@@ -108,9 +108,9 @@ def resolve_check_plan(
 ) -> CheckPlan:
     """Merge command line over config over defaults, validating every value."""
     sec = config.section("check")
-    plan_targets = resolve_targets(pick(split_names(targets), sec, "targets", ["all"]))
-    plan_backends = parse_backends(pick(split_names(backends), sec, "backends", ["all"]))
     plan_quantities = resolve_quantities(pick(split_names(quantities), sec, "quantities", []))
+    plan_targets = resolve_targets(pick(split_names(targets), sec, "targets", []), plan_quantities)
+    plan_backends = parse_backends(pick(split_names(backends), sec, "backends", ["all"]))
     n_points = pick(points, sec, "points", 2)
     if n_points < 0:
         raise UsageError(f"--points must be 0 or more, not {n_points}", "try --points 2")

@@ -38,9 +38,9 @@ from autodiff_bench.quantities import derivative_order
 from autodiff_bench.targets import (
     Point,
     Target,
-    direction,
     get_target,
     load_targets_file,
+    quantity_direction,
     registering_modules,
 )
 from autodiff_bench.workers import Lane, supervise
@@ -312,9 +312,18 @@ def check_cell(
     """One backend's ``quantity`` (or ``primal``, f itself) at one point against the closed
     form; the value computed goes into ``values``.  Whatever raises is this cell's error."""
     size = None if target.is_scalar else point.size
-    v = direction(plan.seed, target.name, index, point.x.shape) if quantity == "hvp" else None
     # The reference is computed in float64 at the very point the backend sees (cast first).
     ref_point = point.astype(plan.dtype).astype(np.float64)
+    try:  # the cotangent of vjp is shaped like f(x): f runs here (a user's f may raise)
+        v = quantity_direction(target, quantity, ref_point, plan.seed, index)
+    except Exception as exc:
+        return CheckRecord(
+            **base,
+            point=point.label,
+            size=size,
+            status="error",
+            message=f"f raised {type(exc).__name__}: {exc}",
+        )
     ref_v = None if v is None else v.astype(plan.dtype).astype(np.float64)
     rtol, atol = plan.tolerances.lookup(
         plan.dtype,

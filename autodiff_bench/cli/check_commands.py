@@ -55,7 +55,8 @@ def list_command(
         for col in ("id", "f", "quantities", "notes"):
             table.add_column(col)
         for t in all_targets().values():
-            table.add_row(t.name, t.formula, " ".join(t.quantities), t.description)
+            outside = "" if t.default_suite else " (only with --targets or --quantities)"
+            table.add_row(t.name, t.formula, " ".join(t.quantities), t.description + outside)
         console.print(table)
     if what in ("backends", "all"):
         table = Table(title="backends", title_justify="left", show_lines=True)

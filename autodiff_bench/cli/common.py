@@ -67,7 +67,9 @@ BackendsOpt = Annotated[
 ]
 QuantitiesOpt = Annotated[
     list[str] | None,
-    typer.Option("--quantities", "-q", help="d1..d4, grad, hessian, hvp (default: all)."),
+    typer.Option(
+        "--quantities", "-q", help="d1..d4, grad, hessian, hvp, jacobian, jvp, vjp (default: all)."
+    ),
 ]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="A TOML run configuration (configs/).")

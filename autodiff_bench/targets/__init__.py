@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.errors import UsageError, unknown_name
-from autodiff_bench.quantities import SCALAR_QUANTITIES, VECTOR_QUANTITIES
+from autodiff_bench.quantities import (
+    DIRECTIONAL,
+    JACOBIAN_QUANTITIES,
+    SCALAR_QUANTITIES,
+    VECTOR_QUANTITIES,
+)
 from autodiff_bench.xp_contract import README_SECTION
 
 if TYPE_CHECKING:
@@ -33,8 +38,9 @@ else:
 
 #: ``f(xp, x, params)``: the target written against a backend's array namespace.
 TargetFunction = Callable[[Any, Any, Mapping[str, Any]], Any]
-#: ``closed(xp, x, params)`` (``hvp``: ``closed(xp, x, params, v)``): a derivative written
-#: against a namespace; the NumPy-only style ``closed(x, params)`` is accepted too.
+#: ``closed(xp, x, params)`` (``hvp`` and ``jvp``: ``closed(xp, x, params, v)``, ``vjp``:
+#: ``closed(xp, x, params, u)``): a derivative written against a namespace; the NumPy-only
+#: style ``closed(x, params)`` is accepted too.
 ClosedForm = Callable[..., Any]
 #: ``sample(rng, size)``: a random point for a given size.
 Sampler = Callable[["np.random.Generator", int], "Point"]
@@ -125,18 +131,24 @@ class Target:
     """One function with its closed-form derivatives.
 
     ``closed_forms`` maps a quantity (``d1``..``d4`` for scalar targets, ``grad`` and
-    ``hessian`` for vector ones) to a function written against the array namespace, like
-    ``f``: ``closed(xp, x, params)``; ``hvp`` is derived from ``hessian`` unless given (as
-    ``closed(xp, x, params, v)``).  Such a closed form runs in NumPy (the reference of
-    ``check``) and inside every framework (``manual:torch``, ``manual:jax``,
-    ``manual:tensorflow``).
+    ``hessian`` for scalar-valued functions of an array, ``jacobian`` for vector-valued
+    ones) to a function written against the array namespace, like ``f``: ``closed(xp, x,
+    params)``; ``hvp`` is derived from ``hessian`` unless given (as ``closed(xp, x, params,
+    v)``), ``jvp`` and ``vjp`` from ``jacobian`` unless given (as ``closed(xp, x, params, v)``
+    with v shaped like x, and ``closed(xp, x, params, u)`` with u shaped like f(x)).  Such a
+    closed form runs in NumPy (the reference of ``check``) and inside every framework
+    (``manual:torch``, ``manual:jax``, ``manual:tensorflow``).
 
-    A closed form written in plain NumPy, ``closed(x, params)`` (``hvp``: ``closed(x,
-    params, v)``), still works for ``check`` and NumPy ``manual``; under a framework mode it is
-    ``unsupported``.  The style is told by the number of positional parameters *without a
-    default value*: 3 (hvp: 4) is the ``xp`` style, 2 (hvp: 3) the NumPy style; any other
-    count is refused when the target is built.  ``tolerances`` overrides the policy's
-    ``(rtol, atol)`` per quantity.
+    Which closed forms a target has says what f returns: ``jacobian``, ``jvp`` or ``vjp``
+    make it vector-valued (an array; the Jacobian has shape ``f(x).shape + x.shape``), the
+    others scalar-valued.  The two kinds cannot be mixed in one target.
+
+    A closed form written in plain NumPy, ``closed(x, params)`` (``hvp``, ``jvp``, ``vjp``:
+    ``closed(x, params, v)``), still works for ``check`` and NumPy ``manual``; under a
+    framework mode it is ``unsupported``.  The style is told by the number of positional
+    parameters *without a default value*: 3 (hvp, jvp, vjp: 4) is the ``xp`` style, 2 (hvp,
+    jvp, vjp: 3) the NumPy style; any other count is refused when the target is built.
+    ``tolerances`` overrides the policy's ``(rtol, atol)`` per quantity.
     """
 
     name: str
@@ -155,6 +167,9 @@ class Target:
     #: Sizes ``adbench time`` uses for this target by default, in place of its defaults
     #: (a target whose Hessian grows faster than n² needs smaller ones).
     timing_sizes: Sequence[int] | None = None
+    #: Whether ``check`` and ``time`` include it when no ``--targets`` is given (``--targets
+    #: all``, or a ``--quantities`` only it has, always does).
+    default_suite: bool = True
     #: ``xp`` or ``numpy`` per closed form (see :func:`closed_form_style`), filled in here.
     _styles: Mapping[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -175,22 +190,33 @@ class Target:
                 raise ValueError(
                     f"target '{self.name}': tolerances['{q}'] must be (rtol, atol), not {pair!r}"
                 )
-        allowed = SCALAR_QUANTITIES if self.is_scalar else VECTOR_QUANTITIES
+        if self.is_scalar:
+            allowed, kind = SCALAR_QUANTITIES, "scalar"
+        elif self.is_vector_valued:
+            allowed, kind = JACOBIAN_QUANTITIES, "vector-valued"
+        else:
+            allowed, kind = VECTOR_QUANTITIES, "vector"
         for q in self.closed_forms:
             if q not in allowed:
-                kind = "scalar" if self.is_scalar else "vector"
                 raise ValueError(
                     f"target '{self.name}': closed form '{q}' is not a {kind} quantity "
-                    f"(use {', '.join(allowed)})"
+                    f"(use {', '.join(allowed)}; a target is one kind)"
                 )
         styles = {q: closed_form_style(self.name, q, fn) for q, fn in self.closed_forms.items()}
         object.__setattr__(self, "_styles", styles)
 
     def written_against_xp(self, quantity: str) -> bool:
         """Whether the closed form of ``quantity`` is ``closed(xp, x, params)`` (so it runs in
-        every framework) rather than NumPy-only; a derived ``hvp`` follows the Hessian's."""
-        source = quantity if quantity in self.closed_forms else "hessian"
-        return self._styles[source] == "xp"
+        every framework) rather than NumPy-only; a derived ``hvp`` follows the Hessian's, a
+        derived ``jvp`` or ``vjp`` the Jacobian's."""
+        return self._styles[self.closed_form_source(quantity)] == "xp"
+
+    def closed_form_source(self, quantity: str) -> str:
+        """The closed form ``quantity`` is computed from: its own, else ``hessian`` (for
+        ``hvp``) or ``jacobian`` (for ``jvp`` and ``vjp``)."""
+        if quantity in self.closed_forms:
+            return quantity
+        return "hessian" if quantity == "hvp" else "jacobian"
 
     @property
     def is_scalar(self) -> bool:
@@ -198,12 +224,20 @@ class Target:
         return any(q in SCALAR_QUANTITIES for q in self.closed_forms)
 
     @property
+    def is_vector_valued(self) -> bool:
+        """Whether f returns an array (quantities ``jacobian``, ``jvp``, ``vjp``), told by
+        its closed forms."""
+        return any(q in JACOBIAN_QUANTITIES for q in self.closed_forms)
+
+    @property
     def quantities(self) -> tuple[str, ...]:
         """The quantities this target has closed forms for, in canonical order."""
         have = set(self.closed_forms)
         if "hessian" in have:
             have.add("hvp")
-        order = SCALAR_QUANTITIES + VECTOR_QUANTITIES
+        if "jacobian" in have:
+            have.update(("jvp", "vjp"))
+        order = SCALAR_QUANTITIES + VECTOR_QUANTITIES + JACOBIAN_QUANTITIES
         return tuple(q for q in order if q in have)
 
     def value(self, point: Point) -> np.ndarray:
@@ -213,20 +247,24 @@ class Target:
     def closed_form(
         self, quantity: str, point: Point, v: np.ndarray | None = None, xp: Any = None
     ) -> np.ndarray:
-        """The closed-form ``quantity`` at ``point`` (``v`` is the direction for ``hvp``),
-        evaluated with NumPy: ``xp`` is the NumPy namespace to use (default: the xp contract
-        on NumPy in the point's dtype)."""
+        """The closed-form ``quantity`` at ``point`` (``v`` is the direction of ``hvp`` and
+        ``jvp``, the cotangent u of ``vjp``), evaluated with NumPy: ``xp`` is the NumPy
+        namespace to use (default: the xp contract on NumPy in the point's dtype)."""
         if xp is None:
             xp = numpy_namespace(point.x.dtype)
-        if quantity == "hvp":
-            if v is None:
-                raise ValueError("hvp needs a direction v")
-            if "hvp" in self.closed_forms:
-                return np.asarray(self._closed_numpy("hvp", point, xp, v))
-            h = np.asarray(self._closed_numpy("hessian", point, xp))
-            n = point.x.size
-            return (h.reshape(n, n) @ v.reshape(n)).reshape(point.x.shape)
-        return np.asarray(self._closed_numpy(quantity, point, xp))
+        if quantity not in DIRECTIONAL:
+            return np.asarray(self._closed_numpy(quantity, point, xp))
+        if v is None:
+            raise ValueError(f"{quantity} needs a direction")
+        source = self.closed_form_source(quantity)
+        if source == quantity:
+            return np.asarray(self._closed_numpy(quantity, point, xp, v))
+        # From the Hessian or Jacobian, of shape out.shape + x.shape: contract x's axes
+        # with v (H v, J v), or u with the output's axes (uᵀJ).
+        whole = np.asarray(self._closed_numpy(source, point, xp))
+        if quantity == "vjp":
+            return np.tensordot(v, whole, axes=v.ndim)
+        return np.tensordot(whole, v, axes=v.ndim)
 
     def _closed_numpy(self, quantity: str, point: Point, xp: Any, *v: np.ndarray) -> Any:
         """One closed form evaluated with NumPy, whichever style it is written in."""
@@ -251,10 +289,11 @@ _REGISTRY: dict[str, Target] = {}
 
 
 def closed_form_style(target: str, quantity: str, fn: Callable[..., Any]) -> str:
-    """``xp`` for ``closed(xp, x, params[, v])``, ``numpy`` for ``closed(x, params[, v])``,
-    told by the number of positional parameters without a default value (ValueError for
-    anything else: the message says how to write it)."""
-    extra = 1 if quantity == "hvp" else 0
+    """``xp`` for ``closed(xp, x, params[, v])``, ``numpy`` for ``closed(x, params[, v])``
+    (``v``: for ``hvp``, ``jvp`` and ``vjp``), told by the number of positional parameters
+    without a default value (ValueError for anything else: the message says how to write
+    it)."""
+    extra = 1 if quantity in DIRECTIONAL else 0
     how = f"closed(xp, x, params{', v' if extra else ''})"
     try:
         parameters = inspect.signature(fn).parameters.values()
@@ -284,6 +323,18 @@ def direction(seed: int, target: str, index: int, shape: tuple[int, ...]) -> np.
     return rng.standard_normal(shape)
 
 
+def quantity_direction(
+    target: Target, quantity: str, point: Point, seed: int, index: int
+) -> np.ndarray | None:
+    """The seeded second argument of ``quantity`` at one point, in float64: the direction v
+    of ``hvp`` and ``jvp`` (x's shape) or the cotangent u of ``vjp`` (f's output shape, read
+    from f at the point); None for the other quantities."""
+    if quantity not in DIRECTIONAL:
+        return None
+    shape = target.value(point).shape if quantity == "vjp" else point.x.shape
+    return direction(seed, target.name, index, shape)
+
+
 def registering_modules(targets: Sequence[Target]) -> tuple[str, ...]:
     """Modules that registered targets programmatically (not built-in, not a targets file):
     a worker process imports them so that those targets exist there too."""
@@ -310,7 +361,7 @@ def register(target: Target) -> Target:
 
 
 #: The built-in target modules, in display order: scalar targets first.
-BUILTIN_MODULES = ("scalar", "linalg", "regression")
+BUILTIN_MODULES = ("scalar", "linalg", "regression", "vector")
 
 
 def _load_builtins() -> None:
@@ -391,6 +442,7 @@ __all__ = [
     "estimated_bytes",
     "get_target",
     "load_targets_file",
+    "quantity_direction",
     "register",
     "registering_modules",
     "scalar_sampler",

@@ -215,10 +215,10 @@ def resolve_time_plan(
 ) -> TimePlan:
     """Merge command line over the config's ``[time]`` over the defaults, validating all."""
     sec = config.section("time")
-    plan_targets = resolve_targets(pick(split_names(targets), sec, "targets", ["all"]))
+    plan_quantities = resolve_time_quantities(pick(split_names(quantities), sec, "quantities", []))
+    plan_targets = resolve_targets(pick(split_names(targets), sec, "targets", []), plan_quantities)
     chosen = pick(split_names(backends), sec, "backends", None) or default_backends()
     specs = with_manual_references(parse_backends(chosen))
-    plan_quantities = resolve_time_quantities(pick(split_names(quantities), sec, "quantities", []))
     plan_seed, plan_dtype, plan_device = resolve_common(
         sec, plan_targets, plan_quantities, seed=seed, dtype=dtype, device=device, also=("primal",)
     )

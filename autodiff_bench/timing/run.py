@@ -41,8 +41,8 @@ from autodiff_bench.targets import (
     Point,
     Target,
     all_targets,
-    direction,
     load_targets_file,
+    quantity_direction,
     registering_modules,
 )
 from autodiff_bench.timing.harness import HarnessSettings, measure
@@ -264,8 +264,8 @@ def time_cell(
     except Exception as exc:
         message = f"the sampler raised {type(exc).__name__}: {exc}"
         return TimeRecord(**base, status="error", message=message)
-    v = direction(job.seed, target.name, 0, point.x.shape) if cell.quantity == "hvp" else None
     try:
+        v = quantity_direction(target, cell.quantity, point, job.seed, 0)
         call = backend.prepare(target, cell.quantity, point, v)
     except QuantityUnsupported as exc:
         return TimeRecord(**base, status="unsupported", message=str(exc))
