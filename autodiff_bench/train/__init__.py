@@ -2,20 +2,53 @@
 optimizer implementation (``optim``), the plan (``plan``), running it in supervised workers
 (``run``) and what it found (``report``)."""
 
-from autodiff_bench.train.optim import OPTIMIZERS, Optimizer, make_optimizer
-from autodiff_bench.train.plan import TrainCell, TrainPlan, resolve_train_plan
-from autodiff_bench.train.report import TrainReport, build_report
-from autodiff_bench.train.run import TrainOutcome, run_train, train_cell
-from autodiff_bench.train.workloads import (
-    Canonical,
-    Dataset,
-    RunView,
-    Workload,
-    all_workloads,
-    get_workload,
-    load_workloads_file,
-    register_workload,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autodiff_bench.train.optim import OPTIMIZERS, Optimizer, make_optimizer
+    from autodiff_bench.train.plan import TrainCell, TrainPlan, resolve_train_plan
+    from autodiff_bench.train.report import TrainReport, build_report
+    from autodiff_bench.train.run import TrainOutcome, run_train, train_cell
+    from autodiff_bench.train.workloads import (
+        Canonical,
+        Dataset,
+        RunView,
+        Workload,
+        all_workloads,
+        get_workload,
+        load_workloads_file,
+        register_workload,
+    )
+
+#: Where each public name lives: imported on first use, so that ``adbench list`` (which
+#: needs only the workloads) does not load the engine.
+_HOME = {
+    "optim": ("OPTIMIZERS", "Optimizer", "make_optimizer"),
+    "plan": ("TrainCell", "TrainPlan", "resolve_train_plan"),
+    "report": ("TrainReport", "build_report"),
+    "run": ("TrainOutcome", "run_train", "train_cell"),
+    "workloads": (
+        "Canonical",
+        "Dataset",
+        "RunView",
+        "Workload",
+        "all_workloads",
+        "get_workload",
+        "load_workloads_file",
+        "register_workload",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    for module, names in _HOME.items():
+        if name in names:
+            return getattr(importlib.import_module(f"autodiff_bench.train.{module}"), name)
+    raise AttributeError(f"module 'autodiff_bench.train' has no attribute '{name}'")
+
 
 __all__ = [
     "OPTIMIZERS",
