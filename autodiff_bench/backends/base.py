@@ -83,6 +83,9 @@ class Backend:
     is_autodiff: ClassVar[bool] = True
     #: Devices the backend can run on.
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    #: The mode ``train`` uses when the backend is named without one (None: the default
+    #: mode); for a backend whose default mode costs too much per training step.
+    training_mode: ClassVar[str | None] = None
     #: Which tolerance table judges its results: ``ad`` (exact up to round-off) or
     #: ``finite`` (truncation error too: looser).
     tolerance_class: ClassVar[str] = "ad"

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from autodiff_bench.backends.base import Backend, Fn
+from autodiff_bench.backends.base import Backend, Fn, QuantityUnsupported
 from autodiff_bench.backends.namespace import numpy_namespace
 
 if TYPE_CHECKING:
@@ -139,6 +139,31 @@ class AxisSearch:
         scale on which f curves there (the Hessian's and hvp's steps)."""
         _, _, k = self.second(i)
         return float(self.steps[i][int(np.min(k)) - (LEVELS - 1)])  # type: ignore[index]
+
+
+def central_jacobian(g: Fn, x: np.ndarray, *rest: Any) -> tuple[np.ndarray, np.ndarray]:
+    """∂g/∂x by one central difference per coordinate, step ε^⅓·max(1, |x_i|) (the step
+    that balances truncation, ∝ h², against round-off, ∝ ε/h, for a function varying on
+    the scale of x); the error estimate is the round-off part, ε·(|g₊| + |g₋|)/2h."""
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(-1)
+    columns, errors = [], []
+    with np.errstate(all="ignore"):
+        for i in range(flat.size):
+            h = EPS ** (1 / 3) * max(1.0, abs(float(flat[i])))
+            y = flat.copy()
+            y[i] = flat[i] + h
+            up = np.asarray(g(y.reshape(x.shape), *rest), dtype=np.float64)
+            y[i] = flat[i] - h
+            down = np.asarray(g(y.reshape(x.shape), *rest), dtype=np.float64)
+            columns.append((up - down) / (2 * h))
+            errors.append(ROUNDOFF * EPS * (np.abs(up) + np.abs(down)) / (2 * h))
+    if not columns:
+        empty = np.zeros(np.shape(g(x, *rest)) + x.shape)
+        return empty, empty
+    value, error = np.stack(columns, axis=-1), np.stack(errors, axis=-1)
+    shape = value.shape[:-1] + x.shape
+    return value.reshape(shape), error.reshape(shape)
 
 
 def search_jacobian(g: Fn, x: np.ndarray, *rest: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -306,6 +331,14 @@ class FiniteBackend(Backend):
         "with an error estimate (numeric baseline)"
     )
     is_autodiff = False
+    modes = ("default", "central")
+    training_mode = "central"
+    mode_descriptions: ClassVar[dict[str, str]] = {
+        "default": "every quantity searched and extrapolated, with an error estimate",
+        "central": "first derivatives only, one central difference per coordinate with "
+        "step ε^⅓·max(1, |xᵢ|): 2 evaluations of f each (train's finite: a search per "
+        "step would cost 26× that)",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -346,25 +379,42 @@ class FiniteBackend(Backend):
         return fn
 
     def grad(self, f: Fn, create_graph: bool) -> Fn:
-        """The searched, extrapolated gradient of a scalar function."""
-        return self._keeping_error(search_jacobian, f)
+        """The searched, extrapolated gradient of a scalar function (``central``: one
+        central difference per coordinate)."""
+        return self.jacobian(f, create_graph)
 
     def jacobian(self, f: Fn, create_graph: bool) -> Fn:
-        """The searched, extrapolated Jacobian of an array function."""
+        """The searched, extrapolated Jacobian of an array function (``central``: one
+        central difference per coordinate; it differentiates once)."""
+        if self.mode == "central":
+            if create_graph:
+                raise QuantityUnsupported(
+                    "finite:central differentiates once; use finite for higher orders"
+                )
+            return self._keeping_error(central_jacobian, f)
         return self._keeping_error(search_jacobian, f)
 
     def hessian(self, f: Fn) -> Fn:
         """The Jacobian of the central gradient, O(n²) evaluations (:func:`mixed_hessian`)."""
+        self._first_order_only()
         return self._keeping_error(mixed_hessian, f)
 
     def hvp(self, f: Fn) -> Fn:
         """Two central gradients at x ± τv per level (:func:`gradient_difference_hvp`)."""
+        self._first_order_only()
         return self._keeping_error(gradient_difference_hvp, f)
+
+    def _first_order_only(self) -> None:
+        if self.mode == "central":
+            raise QuantityUnsupported(
+                "finite:central differentiates once; use finite for higher orders"
+            )
 
     def derivative(self, f: Fn, quantity: str) -> Fn:
         """``d2``..``d4`` as one n-th central difference (not nested gradients); the rest
         as :meth:`Backend.derivative` composes them."""
         if quantity in ("d2", "d3", "d4"):
+            self._first_order_only()
             return self._keeping_error(nth_derivative, f, int(quantity[1:]))
         return super().derivative(f, quantity)
 

@@ -114,6 +114,15 @@ class TrainPlan:
         }
 
 
+def training_spec(spec: BackendSpec) -> BackendSpec:
+    """The mode a backend in its default mode trains in: its class's ``training_mode``
+    (``finite`` trains with one central difference per coordinate, ``finite:central``)."""
+    cls = all_backends()[spec.name]
+    if cls.training_mode is None or spec.mode != cls.modes[0]:
+        return spec
+    return BackendSpec(spec.name, cls.training_mode)
+
+
 def manual_mode_for(framework: str) -> str:
     """The mode of ``manual`` that computes in ``framework`` (NumPy's when none does)."""
     manual = all_backends()[REFERENCE]
@@ -222,7 +231,13 @@ def resolve_train_plan(
     else:
         plan_steps = w.steps if w.steps is not None else (w.epochs or 1) * per_epoch
     named = split_names(backends)
-    specs = parse_backends(named or list(DEFAULT_BACKENDS))
+    # A backend named without a mode trains in its training mode (finite: finite:central).
+    explicit = {n.partition(":")[0] for n in named if ":" in n}
+    specs = [
+        s if s.name in explicit else training_spec(s)
+        for s in parse_backends(named or list(DEFAULT_BACKENDS))
+    ]
+    specs = list(dict.fromkeys(specs))
     if w.has_closed_form:
         specs = with_closed_forms(specs)
     elif not named:
