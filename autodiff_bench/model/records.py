@@ -262,6 +262,11 @@ class TimeRecord(Record):
     noisy: bool = False
 
     @property
+    def warm_times_s(self) -> list[float]:
+        """The samples the median is taken over (the cold call is ``cold_s``, apart)."""
+        return self.times_s
+
+    @property
     def relative_iqr(self) -> float:
         """IQR/median of the samples (0 when unknown)."""
         return relative_iqr(self.iqr_s, self.median_s)
@@ -327,6 +332,12 @@ class TrainRecord(Record):
     def median_s(self) -> float | None:
         """The warm time per step (the gate reads timings as ``median_s``)."""
         return self.seconds_per_step
+
+    @property
+    def warm_times_s(self) -> list[float]:
+        """Every step's seconds but the first (cold) one: the samples of
+        ``seconds_per_step``."""
+        return self.times_s[1:] or self.times_s
 
     @property
     def relative_uncertainty(self) -> float:
