@@ -108,7 +108,9 @@ def test_two_runs_of_one_lesson_agree(cli, runs: dict[str, Path]) -> None:
 
 def test_a_trajectory_that_stops_agreeing_is_a_regression(cli, runs, tmp_path: Path) -> None:
     out = tmp_path / "cmp.json"
-    args = [str(runs["twin right"]), str(runs["twin wrong"])]
+    # Two real runs: minigrad's time per step may move on a busy machine, so the timing
+    # threshold is set far out; the broken trajectory fails whatever the threshold.
+    args = [str(runs["twin right"]), str(runs["twin wrong"]), "--max-slowdown", "20"]
     run = cli("compare", *args)
     assert run.code == 1
     assert "✗ broken" in run.out and "workload" in run.out and "optimizer" in run.out
@@ -117,7 +119,7 @@ def test_a_trajectory_that_stops_agreeing_is_a_regression(cli, runs, tmp_path: P
         "step 1: w = 1.200 against w = 0.300 (autodiff backends agree with each other)"
     ) in run.out
     assert run.out.rstrip().endswith(
-        "REGRESSION: 1 broken — 2 common train cells, median_s, max slowdown 1.25×, α=0.01"
+        "REGRESSION: 1 broken — 2 common train cells, median_s, max slowdown 20×, α=0.01"
     )
     assert cli("compare", *args, "-f", "json", "-o", str(out)).code == 1
     doc = load(out)
@@ -198,7 +200,8 @@ def test_the_statistics_are_times(runs: dict[str, Path]) -> None:
             "seconds_per_step": raw["seconds_per_step"] * 1.6,
         }
     )
-    assert base.warm_times_s == raw["times_s"][1:] and len(base.warm_times_s) == 19
+    # The cold call, then the lesson's 20 steps: 20 warm samples.
+    assert base.warm_times_s == raw["times_s"][1:] and len(base.warm_times_s) == 20
 
     def as_time(r: TrainRecord) -> TimeRecord:
         warm = np.asarray(r.warm_times_s)

@@ -8,7 +8,7 @@ Then:
 * **correctness** — a cell that passed in BASE and does not pass in NEW is *broken*, always a
   regression (whatever NEW's status: fail, NaN, error, timeout, even unavailable); for
   ``train`` that is a trajectory that stops agreeing with the reference, or diverges;
-* **timing** (``time``, and ``train``'s warm time per step, its cold first step left out)
+* **timing** (``time``, and ``train``'s warm time per step, its cold call left out)
   — a cell is *slower* only when NEW/BASE of the chosen metric is at least ``max_slowdown``
   **and** a one-sided test on both cells' samples says NEW is slower than BASE ×
   ``max_slowdown`` beyond the noise (:func:`slowdown_test`).  A change past the factor that

@@ -301,7 +301,8 @@ class TrainRecord(Record):
     final_loss: float | None = None
     params: dict[str, Any] | None = None
     metric: dict[str, Any] = field(default_factory=dict)
-    #: Warm seconds per step (median over every step but the first) and the first step.
+    #: Warm seconds per step (median over every step) and the first, cold call (``times_s``
+    #: holds the cold call, then every step).
     seconds_per_step: float | None = None
     cold_s: float | None = None
     iqr_s: float | None = None
@@ -335,7 +336,7 @@ class TrainRecord(Record):
 
     @property
     def warm_times_s(self) -> list[float]:
-        """Every step's seconds but the first (cold) one: the samples of
+        """Every step's seconds without the cold call before them: the samples of
         ``seconds_per_step``."""
         return self.times_s[1:] or self.times_s
 
