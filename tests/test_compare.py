@@ -320,7 +320,7 @@ def test_environment_differences_are_reported_with_dotted_keys() -> None:
     ("base_cmd", "new_cmd", "message"),
     [
         ("check", "time", "holds 'check' results but 'NEW' holds 'time' results"),
-        ("show", "show", "compare reads check and time results"),
+        ("show", "show", "compare reads check, time and train results"),
     ],
 )
 def test_files_of_different_or_unsupported_commands_are_refused(

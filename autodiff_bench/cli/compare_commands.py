@@ -16,7 +16,7 @@ def compare(
         Path,
         typer.Argument(
             metavar="BASE.json",
-            help="The baseline: JSON from adbench check or time, or a folder of runs.",
+            help="The baseline: JSON from adbench check, time or train, or a folder of runs.",
         ),
     ],
     new: Annotated[

@@ -1,15 +1,19 @@
 """The ``compare`` engine: the CI regression gate between two result files.
 
-Two files of one command (``check`` or ``time``) are matched cell by cell on (command,
-target, quantity, backend, mode, dtype, size, device), plus the point for ``check``.  Then:
+Two files of one command (``check``, ``time`` or ``train``) are matched cell by cell on
+(command, target, quantity, backend, mode, dtype, size, device), plus the point for
+``check``; a ``train`` run's cell is its workload (target), optimizer (quantity) and backend.
+Then:
 
 * **correctness** — a cell that passed in BASE and does not pass in NEW is *broken*, always a
-  regression (whatever NEW's status: fail, NaN, error, timeout, even unavailable);
-* **timing** — a cell is *slower* only when NEW/BASE of the chosen metric is at least
-  ``max_slowdown`` **and** a one-sided test on both cells' samples says NEW is slower than
-  BASE × ``max_slowdown`` beyond the noise (:func:`slowdown_test`).  A change past the factor
-  that the noise can explain is *noisy*: listed, never failed.  Faster cells are judged the
-  same way, mirrored.
+  regression (whatever NEW's status: fail, NaN, error, timeout, even unavailable); for
+  ``train`` that is a trajectory that stops agreeing with the reference, or diverges;
+* **timing** (``time``, and ``train``'s warm time per step, its cold call left out)
+  — a cell is *slower* only when NEW/BASE of the chosen metric is at least ``max_slowdown``
+  **and** a one-sided test on both cells' samples says NEW is slower than BASE ×
+  ``max_slowdown`` beyond the noise (:func:`slowdown_test`).  A change past the factor that
+  the noise can explain is *noisy*: listed, never failed.  Faster cells are judged the same
+  way, mirrored.
 
 Each side may be several runs (files) of one command: a cell's samples are pooled, its value
 is the median of its runs' values, and a slowdown must also hold in every run — samples
@@ -35,7 +39,11 @@ from autodiff_bench.model import FAILING, Cell, CellKey, Record, key_of, worst_s
 #: What ``--metric`` may name: absolute seconds, or the machine-independent ratios.
 METRICS = ("median_s", "ratio_to_primal", "ratio_to_manual")
 #: The commands whose results can be compared.
-COMMANDS = ("check", "time")
+COMMANDS = ("check", "time", "train")
+#: The commands whose cells are timed too (``train``: the warm seconds per step).
+TIMED_COMMANDS = ("time", "train")
+#: Metrics a command's records lack (``train`` has no primal to divide by).
+MISSING_METRICS = {"train": ("ratio_to_primal",)}
 DEFAULT_MAX_SLOWDOWN = 1.25
 #: One-sided significance level of the slowdown test.  With tens of timed cells per CI run,
 #: 1 % keeps chance hits rare; the threshold is part of the test as well.
@@ -81,7 +89,8 @@ class CellChange(Cell):
     new_samples: int = 0
     base_runs: int = 1
     new_runs: int = 1
-    #: max relative (else absolute) error of check cells, BASE and NEW.
+    #: max relative (else absolute) error of check cells, or the largest deviation of a
+    #: train run's trajectory, BASE and NEW.
     base_error: float | None = None
     new_error: float | None = None
     message: str = ""
@@ -154,6 +163,8 @@ class Comparison:
 
 
 def _error(record: Record) -> float | None:
+    if record.command == "train":
+        return _finite(getattr(record, "max_deviation", None))
     rel = _finite(getattr(record, "max_rel_error", None))
     return rel if rel is not None else _finite(getattr(record, "max_abs_error", None))
 
@@ -189,8 +200,8 @@ def compare_cell(
         metric=metric,
         base_runs=len(base),
         new_runs=len(new),
-        base_error=_error(b_worst) if command == "check" else None,
-        new_error=_error(n_worst) if command == "check" else None,
+        base_error=_error(b_worst) if command in ("check", "train") else None,
+        new_error=_error(n_worst) if command in ("check", "train") else None,
     )
     if b_status == "pass" and n_status != "pass":
         change.kind, change.regression = "broken", True
@@ -203,7 +214,7 @@ def compare_cell(
         change.kind = "changed"
         change.message = n_worst.message or ""
         return change
-    if command != "time" or n_status != "pass" or metric is None:
+    if command not in TIMED_COMMANDS or n_status != "pass" or metric is None:
         return change
     before = measurement(base, metric)  # type: ignore[arg-type]
     after = measurement(new, metric)  # type: ignore[arg-type]
@@ -298,8 +309,13 @@ def compare_runs(
     if command not in COMMANDS:
         raise UsageError(
             f"'{base_name}' holds '{command}' results; compare reads "
-            f"{' and '.join(COMMANDS)} results",
-            "pass files written by adbench check or adbench time --format json",
+            f"{', '.join(COMMANDS[:-1])} and {COMMANDS[-1]} results",
+            "pass files written by adbench check, time or train --format json",
+        )
+    if metric in MISSING_METRICS.get(command, ()):
+        raise UsageError(
+            f"{command} results have no {metric}",
+            "use --metric median_s (seconds per step) or ratio_to_manual",
         )
     pairs, only_base, only_new = pair_cells(index_runs(base), index_runs(new))
     if not pairs:
@@ -307,7 +323,7 @@ def compare_runs(
             f"'{base_name}' and '{new_name}' have no cell in common",
             "were they run with the same targets, backends, dtype and sizes?",
         )
-    used_metric = metric if command == "time" else None
+    used_metric = metric if command in TIMED_COMMANDS else None
     cells = [compare_cell(k, b, n, used_metric, max_slowdown, alpha, command) for k, b, n in pairs]
     cells.sort(key=lambda c: c.key.sort_key())
     base_doc, new_doc = base[0][1], new[0][1]
@@ -329,7 +345,7 @@ def compare_runs(
         without_metric=sum(
             1
             for c in cells
-            if c.command == "time"
+            if c.command in TIMED_COMMANDS
             and c.kind == "unchanged"
             and c.new_status == "pass"
             and c.factor is None
@@ -403,6 +419,8 @@ __all__ = [
     "DEFAULT_MAX_SLOWDOWN",
     "KINDS",
     "METRICS",
+    "MISSING_METRICS",
+    "TIMED_COMMANDS",
     "CellChange",
     "Comparison",
     "Difference",

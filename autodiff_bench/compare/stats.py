@@ -9,7 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from autodiff_bench.model import TimeRecord
+from autodiff_bench.model import TimeRecord, TrainRecord
+
+#: A record with timings: a ``time`` cell, or a ``train`` run (its time per step).
+Timed = TimeRecord | TrainRecord
 
 #: The exact U distribution is used up to this many sample pairs (without ties); beyond it
 #: the normal approximation is accurate to well under 1 % of the p-value that matters.
@@ -124,8 +127,8 @@ def _finite(value: Any) -> float | None:
     return None
 
 
-def run_measurement(record: TimeRecord, metric: str) -> PooledMetric | None:
-    """One time record's metric with its samples, or None when it has no usable value.
+def run_measurement(record: Timed, metric: str) -> PooledMetric | None:
+    """One timed record's metric with its samples, or None when it has no usable value.
 
     A ratio's samples are the cell's own samples scaled by ratio/median (the reference's
     median is one number per run); the reference's own noise is not added, which is fair
@@ -140,7 +143,7 @@ def run_measurement(record: TimeRecord, metric: str) -> PooledMetric | None:
         if not median:  # without the median the ratio came from, samples cannot be converted
             return PooledMetric(value, np.empty(0), None, (value,))
         scale = value / median
-    raw = record.times_s or []
+    raw = record.warm_times_s or []
     samples = scale * np.array([t for t in raw if _finite(t) is not None], dtype=np.float64)
     stored = _finite(record.iqr_s)
     if len(samples) >= 2:
@@ -150,7 +153,7 @@ def run_measurement(record: TimeRecord, metric: str) -> PooledMetric | None:
     return PooledMetric(value, samples, iqr, (value,))
 
 
-def measurement(records: list[TimeRecord], metric: str) -> PooledMetric | None:
+def measurement(records: list[Timed], metric: str) -> PooledMetric | None:
     """A cell's metric over its runs (one record each): the median of the runs' values,
     their samples pooled, or None when no run has a usable value."""
     runs = [m for m in (run_measurement(r, metric) for r in records) if m is not None]
@@ -173,6 +176,7 @@ __all__ = [
     "PooledMetric",
     "RankTest",
     "SlowdownVerdict",
+    "Timed",
     "mann_whitney",
     "measurement",
     "rank_test_can_decide",

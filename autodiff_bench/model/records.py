@@ -262,6 +262,11 @@ class TimeRecord(Record):
     noisy: bool = False
 
     @property
+    def warm_times_s(self) -> list[float]:
+        """The samples the median is taken over (the cold call is ``cold_s``, apart)."""
+        return self.times_s
+
+    @property
     def relative_iqr(self) -> float:
         """IQR/median of the samples (0 when unknown)."""
         return relative_iqr(self.iqr_s, self.median_s)
@@ -296,7 +301,8 @@ class TrainRecord(Record):
     final_loss: float | None = None
     params: dict[str, Any] | None = None
     metric: dict[str, Any] = field(default_factory=dict)
-    #: Warm seconds per step (median over every step but the first) and the first step.
+    #: Warm seconds per step (median over every step) and the first, cold call (``times_s``
+    #: holds the cold call, then every step).
     seconds_per_step: float | None = None
     cold_s: float | None = None
     iqr_s: float | None = None
@@ -327,6 +333,12 @@ class TrainRecord(Record):
     def median_s(self) -> float | None:
         """The warm time per step (the gate reads timings as ``median_s``)."""
         return self.seconds_per_step
+
+    @property
+    def warm_times_s(self) -> list[float]:
+        """Every step's seconds without the cold call before them: the samples of
+        ``seconds_per_step``."""
+        return self.times_s[1:] or self.times_s
 
     @property
     def relative_uncertainty(self) -> float:

@@ -43,8 +43,17 @@ HEADER = [
     "noise",
     "test",
 ]
+#: What the target and quantity columns hold in a command's cells (a train run's cell is a
+#: workload trained with an optimizer).
+_HEADINGS = {"train": ("workload", "optimizer")}
 #: How many cells present in only one file the terminal lists by name (Markdown lists all).
 LISTED = 12
+
+
+def header_for(cmp: Comparison) -> list[str]:
+    """:data:`HEADER`, with the target and quantity columns named as the command names them."""
+    target, quantity = _HEADINGS.get(cmp.command, ("target", "quantity"))
+    return [target if h == "target" else quantity if h == "quantity" else h for h in HEADER]
 
 
 def verdict_line(cmp: Comparison) -> str:
@@ -192,7 +201,7 @@ def render_compare_table(cmp: Comparison, console: Console) -> None:
     rows = change_rows(cmp)
     if rows:
         table = Table(title="changed cells", title_justify="left")
-        for i, name in enumerate(HEADER):
+        for i, name in enumerate(header_for(cmp)):
             table.add_column(name, justify="right" if i >= 5 else "left", no_wrap=i >= 5)
         for c, row in zip(cmp.changed(), rows, strict=True):
             table.add_row(Text(row[0], style=_STYLE[c.kind]), *row[1:])
@@ -223,7 +232,7 @@ def compare_markdown(cmp: Comparison) -> str:
         out.append("\n".join(f"- `{_difference_text(d)}`" for d in diffs) + "\n")
     rows = change_rows(cmp)
     if rows:
-        out.append(markdown_table(HEADER, rows))
+        out.append(markdown_table(header_for(cmp), rows))
     details = detail_lines(cmp)
     if details:
         out.append("\n".join(f"- {line}" for line in details) + "\n")
@@ -296,6 +305,7 @@ __all__ = [
     "change_rows",
     "compare_markdown",
     "detail_lines",
+    "header_for",
     "render_compare_table",
     "verdict_line",
     "without_metric_line",

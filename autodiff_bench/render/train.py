@@ -140,7 +140,8 @@ def render_train_tables(report: TrainReport, console: Console) -> None:
     for line in _canonical_lines(report):
         console.print(f"  {line}")
     console.print(
-        "time/step: warm median over every step but the first (cold); × manual: over the "
+        "time/step: warm median over every step (after untimed warm-up calls); cold: the first "
+        "call (trace, compile); × manual: over the "
         "closed-form step in the same framework; deviation: max|Δθ|/max(1,|θ|) from the "
         "reference trajectory",
         style="dim",

@@ -126,7 +126,8 @@ def _params_text(plan: TrainPlan, theta: np.ndarray) -> str:
 
 
 def _warm_stats(times: list[float]) -> tuple[float | None, float | None, float | None, int]:
-    """(cold, warm median, warm IQR, warm samples) of per-step seconds."""
+    """(cold, warm median, warm IQR, warm samples) of per-step seconds: the cold call first,
+    then every step."""
     if not times:
         return None, None, None, 0
     warm = times[1:] or times

@@ -5,8 +5,9 @@ them into records.  Nothing here prints.
 A training step is one function — loss, gradient (the backend's, or the closed form for
 ``manual``), optimizer update — compiled the way the backend compiles (``jax.jit``,
 ``tf.function``, eager torch), so the whole step runs in the backend's framework and on its
-device.  Batches are converted and moved before the clock; each step is timed alone and
-synchronised; the first (cold) step is kept apart.
+device.  Batches are converted and moved before the clock; the first call (trace, compile)
+is timed apart as the cold one and followed by a few untimed warm-up calls, then each step is
+timed alone and synchronised.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ if TYPE_CHECKING:
     import numpy as np
 else:
     from autodiff_bench.lazy import numpy as np
+
+#: Untimed calls of the step after the cold one, before the timed steps: at most
+#: WARMUP_CALLS, and none started after WARMUP_S.  A framework's first calls after a trace
+#: are slower (TensorFlow's first five to ten: 1–5 ms against 0.3–0.5 ms for linreg), and
+#: a 20-step lesson has too few steps for its median to shrug that off — whichever run went
+#: first in a worker looked 1.1–2.3× slower (``manual:tensorflow`` against ``tensorflow``).
+WARMUP_CALLS = 10
+WARMUP_S = 0.25
 
 #: Parameters are kept at every step while parameters × steps stays below this (so the
 #: step where trajectories part is exact); above it, at the end of every epoch.
@@ -156,6 +165,21 @@ def training_step(backend: Backend, plan: TrainPlan, cell: TrainCell) -> tuple[A
     return backend.compile(step), gradient
 
 
+def _warm_up(backend: Backend, step: Any, theta: Any, state: Any, batch: Any) -> float:
+    """The cold call's seconds, then untimed calls up to :data:`WARMUP_CALLS` or
+    :data:`WARMUP_S`.  Every call starts from the initial parameters and its result is
+    dropped (a step is pure), so the trajectory is the one the timed steps take."""
+    began = time.perf_counter_ns()
+    backend.synchronize(step(theta, state, batch)[0])
+    warm = time.perf_counter_ns()
+    cold = (warm - began) * 1e-9
+    for _ in range(WARMUP_CALLS):
+        if (time.perf_counter_ns() - warm) * 1e-9 > WARMUP_S:
+            break
+        backend.synchronize(step(theta, state, batch)[0])
+    return cold
+
+
 def _train(backend: Backend, plan: TrainPlan, cell: TrainCell) -> dict[str, Any]:
     backend.ensure_loaded()
     data = plan.dataset()
@@ -177,11 +201,11 @@ def _train(backend: Backend, plan: TrainPlan, cell: TrainCell) -> dict[str, Any]
     theta = backend.asarray(theta0.astype(dtype))
     state = cell.optimizer.init(opt_xp or numpy_namespace(plan.dtype), theta)
     first_grad = np.asarray(backend.to_numpy(gradient(theta, batches[0])), dtype=np.float64)
+    times = [_warm_up(backend, step, theta, state, batches[0])]
     every_step = theta0.size * plan.steps <= EVERY_STEP_BUDGET
     keep = set(epoch_ends)
     checkpoints: dict[int, list[float]] = {0: theta0.tolist()}
     losses: list[float] = []
-    times: list[float] = []
     status, message = "pass", ""
     enabled = gc.isenabled()
     gc.disable()
@@ -208,7 +232,7 @@ def _train(backend: Backend, plan: TrainPlan, cell: TrainCell) -> dict[str, Any]
         "status": status,
         "message": message,
         "losses": losses,
-        "times_s": times,
+        "times_s": times,  # the cold call, then every step
         "checkpoints": checkpoints,
         "final": final.tolist(),
         "first_grad": first_grad.reshape(-1).tolist(),
