@@ -66,13 +66,17 @@ def test_linreg_report_and_json(cli, tmp_path: Path) -> None:
     assert doc["command"] == "train" and doc["schema_version"]
     records = doc["results"]
     assert [r["backend"] for r in records] == ["manual", "finite", "autograd", "minigrad"]
+    assert records[1]["mode"] == "central"
     for r in records:
         assert r["status"] == "pass"
         assert r["workload"] == "linreg" and r["optimizer"] == "sgd" and r["steps"] == 20
         assert r["params"]["w"] == pytest.approx(1.922481, abs=1e-6)
         assert r["metric"]["f(5)"] == pytest.approx(9.612, abs=5e-4)
         assert r["canonical"]["w after step 1"]["holds"] is True
-        assert r["seconds_per_step"] > 0 and r["max_deviation"] < 1e-12
+        # finite trains with one central difference per coordinate (finite:central): its
+        # truncation error is ~1e-11 here; the others agree to round-off.
+        limit = 1e-9 if r["backend"] == "finite" else 1e-12
+        assert r["seconds_per_step"] > 0 and r["max_deviation"] < limit
         assert {"final_loss", "dtype", "device", "message"} <= set(r)
     assert records[2]["ratio_to_manual"] > 0 and records[2]["manual_reference"] == "manual"
     assert "follow the closed form's trajectory" in doc["summary"]
