@@ -43,6 +43,18 @@ register(
     )
 )
 
+# x³ with d1 written 3x: wrong by a different ratio (x) at every point.
+register(
+    Target(
+        name="vr_cube_wrong",
+        formula="x³, d1 = 3x",
+        f=lambda xp, x, p: x * x * x,
+        closed_forms={"d1": lambda x, p: 3.0 * x},
+        sample=scalar_sampler(0.2, 3.0),
+        canonical=[Point.scalar(2.0)],
+    )
+)
+
 #: The lesson's data: y ≈ 2x + 1 at N = 4 points.
 LESSON_X = np.array([0.0, 1.0, 2.0, 3.0])
 LESSON_Y = np.array([1.1, 2.9, 5.2, 6.8])
