@@ -130,7 +130,7 @@ def details(report: CheckReport) -> list[str]:
             errs = ""
             if r.status == "fail" and r.max_abs_error is not None:
                 # The cell's number, at the cell's precision: one figure, one definition.
-                errs = f" (max rel {sci(r.max_rel_error)}, max abs {sci(r.max_abs_error, 2)})"
+                errs = f" (max abs {sci(r.max_abs_error, 2)}, max rel {sci(r.max_rel_error)})"
             where = (
                 f"at {r.point}"
                 if len(bad) == 1
