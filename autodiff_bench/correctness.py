@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -117,9 +118,92 @@ class Tolerances:
         return table[dtype][order]
 
 
+def relative_floor(ref: np.ndarray, rtol: float, atol: float) -> float:
+    """The denominator below which a reference element is not judged relatively:
+    ``(atol/rtol)·scale``, ``scale`` the largest |ref| (1 when the reference is 0
+    everywhere), as in :func:`allowance`.  With the built-in tables (atol = rtol) it is the
+    largest |ref| itself."""
+    mag = np.abs(np.asarray(ref, dtype=np.float64))
+    peak = float(mag.max()) if mag.size else 0.0
+    scale = peak if peak > 0 and np.isfinite(peak) else 1.0
+    return scale * (atol / rtol if rtol > 0 else 1.0)
+
+
+def relative_errors(got: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """The one definition of relative error: ``|got − ref| / max(|ref|, floor)`` element by
+    element, ``floor`` from :func:`relative_floor`.  Finite wherever ``got`` is, whatever
+    zeros the reference holds; an element within ``rtol`` of it passes the allowance, and a
+    passing element is within ``2·rtol``."""
+    g = np.asarray(got, dtype=np.float64)
+    r = np.asarray(ref, dtype=np.float64)
+    return np.abs(g - r) / np.maximum(np.abs(r), relative_floor(r, rtol, atol))
+
+
+#: The largest numerator and denominator of a factor written as a fraction (``0.25``,
+#: ``1/3``); other factors are named only where ≥ :data:`FACTOR_MIN_ELEMENTS` elements
+#: share them (one element always has *some* ratio to another).
+FACTOR_DENOMINATOR = 12
+FACTOR_MIN_ELEMENTS = 3
+
+
+def explaining_factor(got: np.ndarray, ref: np.ndarray, allowed: np.ndarray) -> float | None:
+    """``c`` with ``ref ≈ c·got`` at every element (within ``allowed``), when one constant
+    explains the whole mismatch: a gradient N times too large, or of the wrong sign.  A
+    round factor (an integer or a small fraction, either way up) is preferred to the
+    least-squares one; None when no constant does, or it would be 0 or 1."""
+    g = np.asarray(got, dtype=np.float64).ravel()
+    r = np.asarray(ref, dtype=np.float64).ravel()
+    a = np.broadcast_to(np.asarray(allowed, dtype=np.float64), np.shape(ref)).ravel()
+    norm = float(g @ g)
+    if not norm > 0 or not np.isfinite(norm):
+        return None
+    fitted = float(g @ r) / norm
+    if not np.isfinite(fitted) or fitted == 0:
+        return None
+
+    def explains(c: float) -> bool:
+        return bool(np.all(np.abs(c * g - r) <= a))
+
+    rounded = _round_factor(fitted)
+    if rounded is not None and explains(rounded):
+        return rounded
+    nonzero = int(np.count_nonzero(r))
+    if nonzero >= FACTOR_MIN_ELEMENTS and explains(fitted):
+        return fitted
+    return None
+
+
+def _round_factor(c: float) -> float | None:
+    """``c`` rounded to p/q or q/p with small p, q (4, 0.25, −1, 1.5, 1/3), or None."""
+    big = abs(c) >= 1
+    k = abs(c) if big else 1.0 / abs(c)
+    frac = Fraction(k).limit_denominator(FACTOR_DENOMINATOR)
+    if frac == 0 or frac.numerator > 1000:
+        return None
+    value = float(frac) if big else 1.0 / float(frac)
+    return value if c > 0 else -value
+
+
+def factor_phrase(c: float, elements: int = 2) -> str:
+    """How a factor reads: ``expected = 4 × got``, ``got = 4 × expected`` (c = 0.25),
+    ``expected = −got`` — "at every element" when there are several."""
+    where = " at every element" if elements > 1 else ""
+    if c == -1:
+        return f"expected = −got{where}"
+    if abs(c) >= 1:
+        return f"expected = {_number(c)} × got{where}"
+    return f"got = {_number(1.0 / c)} × expected{where}"
+
+
+def _number(x: float) -> str:
+    return f"{x:.4g}".replace("-", "−")
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """How a computed array compares with the reference."""
+    """How a computed array compares with the reference.  ``max_rel_error`` is the largest
+    :func:`relative_errors` element and ``worst_index`` where it lies; ``factor`` is the
+    constant ``c`` with expected = c·got everywhere, when one explains a mismatch."""
 
     status: str  # pass | fail | nonfinite | error (a reference that is not finite)
     max_abs_error: float | None
@@ -130,6 +214,7 @@ class Verdict:
     mismatched: int
     total: int
     message: str
+    factor: float | None = None
 
 
 def compare_arrays(
@@ -142,7 +227,8 @@ def compare_arrays(
     allowed: np.ndarray | None = None,
 ) -> Verdict:
     """Check ``|got − ref| ≤ atol·max|ref| + rtol·|ref|`` element by element (see
-    :func:`allowance`; ``allowed`` replaces it), plus shape and dtype.
+    :func:`allowance`; ``allowed`` replaces it), plus shape and dtype.  A mismatch that one
+    constant factor explains (see :func:`explaining_factor`) is named in the message.
 
     A result in a *narrower* float type than asked for fails (digits were lost); a wider one
     (HIPS autograd returns float64 from some float32 rules) is compared and noted.
@@ -160,7 +246,7 @@ def compare_arrays(
             None,
             total,
             total,
-            f"shape {got.shape}, expected {ref.shape}",
+            f"got shape {_fmt_shape(got.shape)}, expected {_fmt_shape(ref.shape)}",
         )
     if not np.all(np.isfinite(ref)):
         # NaN compares false and Inf ≤ Inf: a broken reference would let anything pass.
@@ -214,17 +300,19 @@ def compare_arrays(
         allowed = allowance(ref, rtol, atol)
     bad = diff > allowed
     mismatched = int(bad.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(ref != 0, diff / np.abs(ref), np.where(diff == 0, 0.0, np.inf))
-    # Undefined (None) when any element differs from a reference of exactly 0.
-    max_rel = float(rel.max()) if rel.size and np.all(np.isfinite(rel)) else None
+    rel = relative_errors(g, ref, rtol, atol)
+    max_rel = float(rel.max()) if total else 0.0
     max_abs = float(diff.max()) if total else 0.0
-    # The worst element is the one furthest past its allowance (or closest to it).
-    worst = np.unravel_index(int(np.argmax(diff - allowed)), g.shape) if total else ()
+    # The worst element is the one with the largest relative error: the cell's number and
+    # its "worst at" line are the same element.
+    worst = np.unravel_index(int(np.argmax(rel)), g.shape) if total else ()
     idx = tuple(int(i) for i in worst)
+    factor = None
     if mismatched:
+        factor = explaining_factor(g, ref, allowed)
+        explained = f"{factor_phrase(factor, total)}; " if factor is not None else ""
         message = (
-            f"{mismatched}/{total} mismatched; worst at {_fmt_index(idx)}: "
+            f"{mismatched}/{total} mismatched; {explained}worst at {_fmt_index(idx)}: "
             f"got {_item(g, idx):.17g}, expected {_item(ref, idx):.17g}"
         )
         status = "fail"
@@ -234,12 +322,25 @@ def compare_arrays(
     if note:
         message = f"{message}; {note}" if message else note
     return Verdict(
-        status, max_abs, max_rel, idx, _item(g, idx), _item(ref, idx), mismatched, total, message
+        status,
+        max_abs,
+        max_rel,
+        idx,
+        _item(g, idx),
+        _item(ref, idx),
+        mismatched,
+        total,
+        message,
+        factor,
     )
 
 
 def _item(a: np.ndarray, idx: tuple[int, ...]) -> float:
     return float(a[idx]) if a.ndim else float(a)
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return str(tuple(shape)) if shape else "() (a scalar)"
 
 
 def _fmt_index(idx: tuple[int, ...]) -> str:

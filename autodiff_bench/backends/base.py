@@ -81,6 +81,9 @@ class Backend:
     #: Whether derivatives come from automatic differentiation (closed forms and finite
     #: differences do not; they never vote in the "closed form is suspect" diagnosis).
     is_autodiff: ClassVar[bool] = True
+    #: Whether its values *are* the reference (the closed forms): ``check`` shows its column
+    #: as the reference, not as a verdict on itself.
+    is_reference: ClassVar[bool] = False
     #: Devices the backend can run on.
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     #: The mode ``train`` uses when the backend is named without one (None: the default

@@ -46,6 +46,7 @@ class ManualBackend(Backend):
         ":tensorflow (tf.function) = the same closed forms in that framework"
     )
     is_autodiff = False
+    is_reference = True
 
     def __init__(
         self,

@@ -31,6 +31,7 @@ from autodiff_bench.backends import (
 )
 from autodiff_bench.check.plan import CheckPlan
 from autodiff_bench.check.report import CheckReport, Suspect
+from autodiff_bench.check.rounding import WIDE, Backend64, float64_agrees, judge_rounding
 from autodiff_bench.correctness import arrays_agree, compare_arrays, estimated_allowance
 from autodiff_bench.device_info import EXACT, loaded_report, run_environment
 from autodiff_bench.model import Cell, CheckRecord
@@ -132,15 +133,15 @@ class CheckJob:
         loaded = [b for b in self._backends.values() if isinstance(b, Backend)]
         return {"pid": os.getpid(), **loaded_report(loaded)}
 
-    def backend(self, cell: CheckCell) -> Backend | tuple[str, str]:
-        """The loaded adapter of a cell, or (status, message) when it cannot load."""
-        key = (cell.backend, cell.mode, self.plan.dtype, self.plan.device)
+    def backend(self, cell: CheckCell, dtype: str | None = None) -> Backend | tuple[str, str]:
+        """The loaded adapter of a cell (in ``dtype``, the run's by default), or (status,
+        message) when it cannot load."""
+        dtype = dtype or self.plan.dtype
+        key = (cell.backend, cell.mode, dtype, self.plan.device)
         if key not in self._backends:
             spec = BackendSpec(cell.backend, cell.mode)
             # A verdict must not hinge on a speed setting: TF32 off (recorded).
-            self._backends[key] = load_backend(
-                spec, self.plan.dtype, self.plan.device, exact_precision=True
-            )
+            self._backends[key] = load_backend(spec, dtype, self.plan.device, exact_precision=True)
         return self._backends[key]
 
     def points(self, target: Target) -> list[Point] | tuple[str, str]:
@@ -171,7 +172,17 @@ class CheckJob:
         assert isinstance(backend, Backend) and isinstance(points, list)
         values: dict[ValueKey, np.ndarray] = {}
         records = [
-            check_cell(self.plan, backend, target, cell.quantity, point, i, base, values)
+            check_cell(
+                self.plan,
+                backend,
+                target,
+                cell.quantity,
+                point,
+                i,
+                base,
+                values,
+                float64=lambda: self.backend(cell, WIDE),
+            )
             for i, point in enumerate(points)
         ]
         self.compared_dtypes.update({k: v.dtype for k, v in values.items()})
@@ -308,9 +319,14 @@ def check_cell(
     index: int,
     base: dict[str, Any],
     values: dict[tuple[str, str, str, str], np.ndarray],
+    *,
+    float64: Backend64 | None = None,
 ) -> CheckRecord:
     """One backend's ``quantity`` (or ``primal``, f itself) at one point against the closed
-    form; the value computed goes into ``values``.  Whatever raises is this cell's error."""
+    form; the value computed goes into ``values``.  Whatever raises is this cell's error.
+
+    ``float64`` gives the same backend in float64: a float32 mismatch that its float64 value
+    does not have is float32's own rounding, a pass with a note (``check.rounding``)."""
     size = None if target.is_scalar else point.size
     # The reference is computed in float64 at the very point the backend sees (cast first).
     ref_point = point.astype(plan.dtype).astype(np.float64)
@@ -387,6 +403,21 @@ def check_cell(
         # Whether the backend knew: an estimate as large as the error says "beyond my reach".
         note = f"its own error estimate is up to {float(np.max(estimate)):.1e}"
         verdict = replace(verdict, message=f"{verdict.message}; {note}")
+    wide_tolerance = plan.tolerances.lookup(
+        WIDE,
+        derivative_order(quantity),
+        finite=backend.tolerance_class == "finite",
+        target=target.name,
+        quantity=quantity,
+        target_overrides=target.tolerances,
+    )
+    verdict = judge_rounding(
+        verdict,
+        plan.dtype,
+        float64,
+        lambda wide: float64_agrees(wide, target, quantity, ref_point, ref_v, ref, wide_tolerance),
+        reference=backend.is_reference,
+    )
     return CheckRecord(
         **common,
         status=verdict.status,
@@ -398,6 +429,8 @@ def check_cell(
         mismatched=verdict.mismatched,
         total=verdict.total,
         message=verdict.message,
+        factor=verdict.factor,
+        reference=backend.is_reference,
         seconds=seconds,
     )
 
@@ -407,8 +440,22 @@ def _suspects(
     records: list[CheckRecord],
     values: dict[tuple[str, str, str, str], np.ndarray],
 ) -> list[Suspect]:
-    """Cells where ≥ 2 AD backends fail the closed form yet agree with one another."""
-    autodiff = {b.label for b in plan.backends if all_backends()[b.name].is_autodiff}
+    """Cells where ≥ 2 AD backends fail the closed form yet agree with one another, and no
+    other reference agrees with it: an independent backend (``finite``) that passes there
+    clears it.  (A float32 AD value whose float64 recomputation agrees already passes:
+    ``check.rounding``.)"""
+    classes = all_backends()
+    autodiff = {b.label for b in plan.backends if classes[b.name].is_autodiff}
+    witnesses = {
+        b.label
+        for b in plan.backends
+        if not classes[b.name].is_autodiff and not classes[b.name].is_reference
+    }
+    cleared = {
+        (r.target, r.quantity, r.point)
+        for r in records
+        if r.label in witnesses and r.status == "pass"
+    }
     groups: dict[tuple[str, str, str], list[CheckRecord]] = {}
     for r in records:
         if r.label in autodiff and r.status in ("pass", "fail"):
@@ -416,6 +463,8 @@ def _suspects(
     out = []
     for (target, quantity, point), recs in groups.items():
         if len(recs) < 2 or any(r.status == "pass" for r in recs):
+            continue
+        if (target, quantity, point) in cleared:
             continue
         first = values[(target, quantity, point, recs[0].label)]
         rtol, atol = recs[0].rtol or 0.0, recs[0].atol or 0.0

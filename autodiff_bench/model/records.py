@@ -228,6 +228,11 @@ class CheckRecord(Record):
     total: int = 0
     rtol: float | None = None
     atol: float | None = None
+    #: ``c`` with expected = c × got at every element, when one constant explains a
+    #: mismatch (4: the closed form is 4 times the value; −1: the sign).
+    factor: float | None = None
+    #: The record is the closed form itself (``manual``): the reference, not a verdict.
+    reference: bool = False
     seconds: float | None = None
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -22,6 +23,7 @@ _STYLE = {
     "timeout": "bold red",
     "unsupported": "dim",
     "unavailable": "dim",
+    "reference": "cyan",
 }
 _SYMBOL = {
     "pass": "✓",
@@ -34,24 +36,35 @@ _SYMBOL = {
 }
 
 
+def worst_record(records: list[CheckRecord]) -> CheckRecord | None:
+    """The point a cell stands for: among the records of its worst status, the one with the
+    largest relative error (a failure without one — a shape — first).  The cell's number
+    and its detail line both come from it."""
+    if not records:
+        return None
+    status = worst_status([r.status for r in records])
+    return max(
+        (r for r in records if r.status == status),
+        key=lambda r: math.inf if r.max_rel_error is None else r.max_rel_error,
+    )
+
+
 def cell_summary(records: list[CheckRecord]) -> tuple[str, str]:
     """(status, text) for one matrix cell: the worst status over its points and the largest
-    error (relative where the reference is non-zero)."""
-    if not records:
+    relative error (see :func:`autodiff_bench.correctness.relative_errors`); ``ref`` for the
+    closed form's own column."""
+    worst = worst_record(records)
+    if worst is None:
         return "", ""
-    status = worst_status([r.status for r in records])
-    if status in ("pass", "fail"):
-        judged = [r for r in records if r.status in ("pass", "fail")]
-        rel = [r.max_rel_error for r in judged]
-        if all(e is not None for e in rel):
-            err = max(e for e in rel if e is not None)
-        else:  # a reference that is 0 has no relative error: show the absolute one
-            err = max((r.max_abs_error or 0.0) for r in judged)
-        if status == "fail":
-            bad = [r for r in records if r.status == "fail"]
-            worst = max(bad, key=lambda r: r.mismatched)
-            return status, f"✗ {worst.mismatched}/{worst.total} {sci(err)}"
-        return status, f"✓ {sci(err)}"
+    status = worst.status
+    if status == "pass" and all(r.reference for r in records):
+        return "reference", "ref"
+    if status == "fail":
+        if worst.max_rel_error is None:  # a shape or a dtype: say which
+            return status, f"✗ {worst.message.split(';')[0].removeprefix('got ')}"
+        return status, f"✗ {worst.mismatched}/{worst.total} {sci(worst.max_rel_error)}"
+    if status == "pass":
+        return status, f"✓ {sci(worst.max_rel_error)}"
     return status, _SYMBOL[status]
 
 
@@ -111,12 +124,13 @@ def details(report: CheckReport) -> list[str]:
         for label in report.columns():
             recs = report.cell(target, quantity, label)
             bad = [r for r in recs if r.status in ("fail", "nonfinite", "error", "timeout")]
-            if not bad:
+            r = worst_record(recs)
+            if not bad or r is None:
                 continue
-            r = max(bad, key=lambda r: (r.max_abs_error or 0.0, r.status == "fail"))
             errs = ""
             if r.status == "fail" and r.max_abs_error is not None:
-                errs = f" (max abs {sci(r.max_abs_error, 2)}, max rel {sci(r.max_rel_error, 2)})"
+                # The cell's number, at the cell's precision: one figure, one definition.
+                errs = f" (max abs {sci(r.max_abs_error, 2)}, max rel {sci(r.max_rel_error)})"
             where = (
                 f"at {r.point}"
                 if len(bad) == 1
