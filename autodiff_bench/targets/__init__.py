@@ -246,8 +246,7 @@ class Target:
         unknown = [q for q in given if q not in order]
         if unknown:
             raise ValueError(
-                f"target '{self.name}': unknown quantity '{unknown[0]}' "
-                f"(use {', '.join(order)})"
+                f"target '{self.name}': unknown quantity '{unknown[0]}' (use {', '.join(order)})"
             )
         if not self.closed_forms:
             if not given:
