@@ -103,6 +103,7 @@ SCHEMA: dict[str, dict[str, Validator]] = {
         "jobs": _int_at_least(1),
         "timeout": _positive_number,
         "stress": _bool,
+        "reference": _str,
     },
     # Declared here, not by the time engine, so that every command reading a shared file
     # (configs/ci.toml has [check] and [time]) knows it without importing that engine.

@@ -155,7 +155,8 @@ def test_bad_targets_files(cli, tmp_path) -> None:
         "register(Target('nocf', 'x', lambda xp, x, p: x, {}, scalar_sampler(0, 1)))\n"
     )
     run = cli("check", "--targets-file", str(nocf))
-    assert run.code == 2 and "no closed-form derivative" in run.err
+    assert run.code == 2 and "no closed forms and no quantities" in run.err
+    assert "'Checking your own gradient' in README" in run.err
 
 
 def test_bad_config(cli, tmp_path) -> None:

@@ -149,9 +149,33 @@ def test_points_are_canonical_then_random() -> None:
     assert [p.label for p in pts] == ["x=3", "random#1", "random#2"]
 
 
-def test_a_target_without_closed_form_is_refused() -> None:
-    with pytest.raises(ValueError, match="no closed-form"):
+def test_a_target_without_closed_forms_must_name_its_quantities() -> None:
+    with pytest.raises(ValueError, match="no closed forms and no quantities"):
         Target("nope", "x", lambda xp, x, p: x, {}, scalar_sampler(0, 1))
+    bare = Target(
+        "bare", "x", lambda xp, x, p: x, {}, scalar_sampler(0, 1), quantities=["d2", "d1"]
+    )
+    assert bare.quantities == ("d1", "d2") and bare.is_scalar and not bare.has_closed_forms
+    with pytest.raises(ValueError, match="unknown quantity 'grd'"):
+        Target("typo", "x", lambda xp, x, p: x, {}, scalar_sampler(0, 1), quantities=("grd",))
+    with pytest.raises(ValueError, match="'hessian' has no closed form"):
+        Target(
+            "half",
+            "x",
+            lambda xp, x, p: x,
+            {"grad": abs},
+            scalar_sampler(0, 1),
+            quantities=("grad", "hessian"),
+        )
+    narrowed = Target(
+        "narrow",
+        "x",
+        lambda xp, x, p: x,
+        {"hessian": lambda xp, x, p: x},
+        scalar_sampler(0, 1),
+        quantities=("hvp",),
+    )
+    assert narrowed.quantities == ("hvp",)
     with pytest.raises(ValueError, match="not a scalar quantity"):
         Target("mixed", "x", lambda xp, x, p: x, {"d1": abs, "grad": abs}, scalar_sampler(0, 1))
 
@@ -183,7 +207,7 @@ def test_targets_files_register_through_the_public_api() -> None:
         (
             "from autodiff_bench import Target, register, scalar_sampler\n"
             "register(Target('bare', 'x', lambda xp, x, p: x, {}, scalar_sampler(0, 1)))\n",
-            "no closed-form",
+            "no closed forms and no quantities",
         ),
     ],
 )

@@ -13,6 +13,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
+from autodiff_bench.backends.control_flow import unconvertible, untraceable
 from autodiff_bench.backends.namespace import JaxNamespace
 
 if TYPE_CHECKING:
@@ -107,8 +108,9 @@ class JaxBackend(Backend):
         self.jax.block_until_ready(value)
 
     def compile(self, fn: Fn) -> Fn:
-        """``jax.jit`` unless mode ``nojit``."""
-        return fn if self.mode == "nojit" else self.jax.jit(fn)
+        """``jax.jit`` unless mode ``nojit``; a Python branch on a traced value is
+        ``unsupported`` with the reason (see :func:`jit_naming_reasons`)."""
+        return jit_naming_reasons(self.jax, fn, jit=self.mode != "nojit", instead="jax:nojit")
 
     def grad(self, f: Fn, create_graph: bool) -> Fn:
         """``jax.grad`` (always composable)."""
@@ -135,6 +137,26 @@ class JaxBackend(Backend):
             return vjp(lambda y: f(y, *rest), x)[1](u)[0]
 
         return reverse
+
+
+def jit_naming_reasons(jax: Any, fn: Fn, *, jit: bool, instead: str) -> Fn:
+    """``fn`` under ``jax.jit`` (when ``jit``), with JAX's tracer exceptions turned into
+    ``unsupported`` and a reason: a Python ``if`` on a traced value names ``instead``, the
+    mode that runs it; ``float(x)`` of a differentiated value no mode runs."""
+    compiled = jax.jit(fn) if jit else fn
+    errors = jax.errors
+
+    def run(*args: Any) -> Any:
+        try:
+            return compiled(*args)
+        except errors.TracerBoolConversionError as exc:
+            if not jit:
+                raise unconvertible("jax") from exc
+            raise untraceable("jax.jit", instead) from exc
+        except (errors.ConcretizationTypeError, errors.TracerIntegerConversionError) as exc:
+            raise unconvertible("jax") from exc
+
+    return run
 
 
 def set_jax_exact_precision(jax: Any) -> None:

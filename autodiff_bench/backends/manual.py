@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.backends.base import Backend, Fn, QuantityUnsupported
-from autodiff_bench.backends.jax_backend import JaxBackend
+from autodiff_bench.backends.jax_backend import JaxBackend, jit_naming_reasons
 from autodiff_bench.backends.namespace import numpy_namespace, relabel
-from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend
+from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend, graph_naming_reasons
 from autodiff_bench.backends.torch_backend import TorchBackend
 from autodiff_bench.quantities import DIRECTIONAL
 
@@ -119,9 +119,9 @@ class ManualBackend(Backend):
         shape (a closed form may read shapes, as it may in NumPy); eager for ``torch``."""
         engine: Any = self.engine
         if self.mode == "jax":
-            return engine.jax.jit(fn)
+            return jit_naming_reasons(engine.jax, fn, jit=True, instead="manual (NumPy)")
         if self.mode == "tensorflow":
-            return engine.tf.function(fn)
+            return graph_naming_reasons(engine.tf, engine.tf.function(fn), "tf.function")
         return fn
 
     # ---- closed forms -----------------------------------------------------------------------
@@ -131,6 +131,11 @@ class ManualBackend(Backend):
     ) -> Callable[[], Any]:
         """The closed form of ``quantity`` on the point cast to this dtype."""
         self.ensure_loaded()
+        if quantity != "primal" and not target.closed_forms:
+            raise QuantityUnsupported(
+                f"'{target.name}' has no closed forms: its reference is a backend "
+                "(--reference) or the AD backends' agreement"
+            )
         if quantity != "primal" and quantity not in target.quantities:
             raise QuantityUnsupported(f"'{target.name}' has no closed form for '{quantity}'")
         if self.engine is not None:

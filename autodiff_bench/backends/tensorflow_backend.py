@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn, QuantityUnsupported
+from autodiff_bench.backends.control_flow import untraceable
 from autodiff_bench.backends.namespace import (
     UNARY,
     Axis,
@@ -365,12 +366,14 @@ class TensorFlowBackend(Backend):
             return fn
         tf = self.tf
         if self.mode != "xla":
-            return tf.function(fn)
+            return graph_naming_reasons(tf, tf.function(fn), "tf.function")
         compiled = tf.function(fn, jit_compile=True)
 
         def run(*args: Any) -> Any:
             try:
                 return compiled(*args)
+            except tf.errors.OperatorNotAllowedInGraphError as exc:
+                raise untraceable("tf.function(jit_compile=True)", "tensorflow:eager") from exc
             except tf.errors.InvalidArgumentError as exc:
                 if "Detected unsupported operations" not in str(exc):
                     raise
@@ -455,3 +458,17 @@ def tf_precision_flags(tf: Any) -> dict[str, Any]:
             tf.config.experimental.tensor_float_32_execution_enabled()
         )
     }
+
+
+def graph_naming_reasons(tf: Any, compiled: Fn, compiler: str) -> Fn:
+    """``compiled`` (a ``tf.function``) with a Python branch on a symbolic tensor that
+    AutoGraph could not convert (``bool(x > 0)``) turned into ``unsupported`` with the
+    reason and the mode that runs it (``tensorflow:eager``)."""
+
+    def run(*args: Any) -> Any:
+        try:
+            return compiled(*args)
+        except tf.errors.OperatorNotAllowedInGraphError as exc:
+            raise untraceable(compiler, "tensorflow:eager") from exc
+
+    return run

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autodiff_bench.backends import BackendSpec, all_backends, parse_backends
+from autodiff_bench.backends import BackendSpec, all_backends, parse_backend, parse_backends
 from autodiff_bench.config import ConfigFile, pick
 from autodiff_bench.correctness import DTYPES, Tolerances
 from autodiff_bench.errors import UsageError, unknown_name
@@ -46,6 +46,11 @@ class CheckPlan:
     timeout_s: float = DEFAULT_TIMEOUT_S
     #: Whether the targets' stress points (their tails) join the canonical ones.
     stress: bool = False
+    #: The label of the backend that targets without closed forms are judged against
+    #: (``--reference``); None: the AD backends' agreement.
+    reference: str | None = None
+    #: Whether ``--reference`` named a backend outside ``--backends`` (added to them).
+    reference_added: bool = False
 
     def quantities_of(self, target: Target) -> list[str]:
         """The selected quantities this target has closed forms for."""
@@ -65,7 +70,28 @@ class CheckPlan:
             "require": self.require,
             "timeout_s": self.timeout_s,
             "stress": self.stress,
+            "reference": self.reference,
         }
+
+
+def resolve_reference(name: str | None, backends: list[BackendSpec]) -> tuple[str | None, bool]:
+    """The label of ``--reference`` and whether it had to be added to ``backends`` (which
+    it then is, at the end): an unknown backend is a :class:`UsageError` with a suggestion,
+    and ``manual`` is refused (it is the closed forms, which such a target lacks)."""
+    if name is None:
+        return None, False
+    if not isinstance(name, str) or name in ("all", "all-modes") or "," in name:
+        raise UsageError(f"--reference takes one backend, not '{name}'", "e.g. --reference jax")
+    spec = parse_backend(name)
+    if spec.name == "manual":
+        raise UsageError(
+            "--reference manual names the closed forms, which a target without them lacks",
+            "name an AD backend, e.g. --reference jax",
+        )
+    if spec not in backends:
+        backends.append(spec)
+        return spec.label, True
+    return spec.label, False
 
 
 def resolve_tolerances(config: ConfigFile) -> Tolerances:
@@ -105,6 +131,7 @@ def resolve_check_plan(
     timeout: float | None = None,
     backend_files: tuple[str, ...] = (),
     stress: bool | None = None,
+    reference: str | None = None,
 ) -> CheckPlan:
     """Merge command line over config over defaults, validating every value."""
     sec = config.section("check")
@@ -131,7 +158,11 @@ def resolve_check_plan(
     plan_timeout = positive_number(
         "--timeout", pick(timeout, sec, "timeout", DEFAULT_TIMEOUT_S), "try --timeout 60"
     )
+    named = pick(reference, sec, "reference", None)
+    plan_reference, added = resolve_reference(named, plan_backends)
     return CheckPlan(
+        reference=plan_reference,
+        reference_added=added,
         stress=bool(pick(stress, sec, "stress", False)),
         timeout_s=float(plan_timeout),
         targets=plan_targets,

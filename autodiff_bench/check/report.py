@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autodiff_bench.check.plan import CheckPlan
+from autodiff_bench.check.reference import ReferenceNote
 from autodiff_bench.model import FAILING, CheckRecord, worst_status
 
 
@@ -32,6 +33,8 @@ class CheckReport:
     interrupted: bool = False
     #: Where the run computed: device, GPU name, precision flags (the JSON environment).
     environment: dict[str, Any] = field(default_factory=dict)
+    #: What each row without closed forms was judged against (a backend or the consensus).
+    references: list[ReferenceNote] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str]]:
         """(target, quantity) in registry order."""

@@ -30,6 +30,7 @@ from autodiff_bench.backends import (
     version_of,
 )
 from autodiff_bench.check.plan import CheckPlan
+from autodiff_bench.check.reference import CLOSED_FORM, collect_values, judge_pending
 from autodiff_bench.check.report import CheckReport, Suspect
 from autodiff_bench.check.rounding import WIDE, Backend64, float64_agrees, judge_rounding
 from autodiff_bench.correctness import arrays_agree, compare_arrays, estimated_allowance
@@ -72,6 +73,9 @@ class CellResult:
 
     records: list[CheckRecord]
     values: dict[ValueKey, np.ndarray] = field(default_factory=dict)
+    #: A backend's own error estimates (finite differences), for targets without closed
+    #: forms: the parent judges those against a reference it picks (``check.reference``).
+    estimates: dict[ValueKey, np.ndarray] = field(default_factory=dict)
 
 
 def plan_cells(plan: CheckPlan) -> list[CheckCell]:
@@ -170,6 +174,11 @@ class CheckJob:
                 status, message = failure
                 return CellResult([CheckRecord(**base, point="*", status=status, message=message)])
         assert isinstance(backend, Backend) and isinstance(points, list)
+        if not target.has_closed_forms:  # judged by the parent, against another's values
+            pending, all_values, estimates = collect_values(
+                self.plan, backend, target, cell.quantity, points, base
+            )
+            return CellResult(pending, all_values, estimates)
         values: dict[ValueKey, np.ndarray] = {}
         records = [
             check_cell(
@@ -299,14 +308,25 @@ def run_check(
         reports = list(outcome.info.values())
     records: list[CheckRecord] = []
     values: dict[ValueKey, np.ndarray] = {}
+    estimates: dict[ValueKey, np.ndarray] = {}
     for cell in cells:  # table order, whatever order the workers finished in
         if cell in collector.results:
             records += collector.results[cell].records
             values.update(collector.results[cell].values)
-    suspects = _suspects(plan, records, values)
+            estimates.update(collector.results[cell].estimates)
+    records, references = judge_pending(plan, records, values, estimates)
+    # The suspect rule is about closed forms: only their rows take part.
+    with_closed_forms = [r for r in records if r.reference in (None, CLOSED_FORM)]
+    suspects = _suspects(plan, with_closed_forms, values)
     environment = run_environment(plan.device, EXACT, reports)
     return CheckReport(
-        plan, records, suspects, time.perf_counter() - start, interrupted, environment
+        plan,
+        records,
+        suspects,
+        time.perf_counter() - start,
+        interrupted,
+        environment,
+        references=references,
     )
 
 

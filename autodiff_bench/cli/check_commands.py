@@ -118,6 +118,15 @@ def check(
             "frameworks lose digits (logistic at z = ±30, tanh at x = ±10).",
         ),
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="The backend that targets without closed forms are judged against (added "
+            "to --backends if missing); default: the agreement of the AD backends, "
+            "cross-checked by finite. Targets with closed forms are judged against them.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     targets_file: TargetsFileOpt = None,
     backends_file: BackendsFileOpt = None,
@@ -127,7 +136,8 @@ def check(
         Path | None, typer.Option("--save-baseline", help="Also write the JSON here.")
     ] = None,
 ) -> int:
-    """The correctness matrix: every derivative from every backend against the closed form.
+    """The correctness matrix: every derivative from every backend against the closed form
+    (for a target without one: against --reference, or the AD backends' agreement).
 
     Each framework runs in its own worker process: a crash or hang costs only its cell.
     Exit 0 when every cell passes, 1 on a mismatch, NaN, error, timeout or missing required
@@ -159,6 +169,7 @@ def check(
         timeout=timeout,
         backend_files=tuple(str(f) for f in backends_file or ()),
         stress=stress,
+        reference=reference,
     )
     n_jobs = pick(jobs, cfg.section("check"), "jobs", os.cpu_count() or 1)
     if n_jobs < 1:

@@ -14,6 +14,8 @@ from autodiff_bench.errors import UsageError
 #: Statuses in order of how bad they are (worst last) — used to summarise several points.
 STATUSES = (
     "pass",
+    # The reference's own column (``check --reference jax``): not a verdict on itself.
+    "reference",
     "unsupported",
     "unavailable",
     "fail",
@@ -234,6 +236,9 @@ class CheckRecord(Record):
     #: The record is the closed form itself (``manual``): the reference, not a verdict.
     reference: bool = False
     seconds: float | None = None
+    #: What the verdict was judged against: ``closed form``, a backend's label (``check
+    #: --reference jax``) or ``consensus`` (the AD backends' agreement); None without one.
+    reference: str | None = None
 
     @property
     def key(self) -> CellKey:

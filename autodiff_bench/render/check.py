@@ -17,6 +17,7 @@ from autodiff_bench.render.common import markdown_table, plural, sci
 
 _STYLE = {
     "pass": "green",
+    "reference": "cyan",
     "fail": "bold red",
     "nonfinite": "bold magenta",
     "error": "bold red",
@@ -27,6 +28,7 @@ _STYLE = {
 }
 _SYMBOL = {
     "pass": "✓",
+    "reference": "ref",
     "fail": "✗",
     "nonfinite": "NaN",
     "error": "error",
@@ -86,8 +88,9 @@ def _verdict(report: CheckReport) -> str:
         f"canonical + {report.plan.points} random points each, "
         f"{report.plan.dtype}, {report.seconds:.1f} s"
     )
-    skipped = ", ".join(f"{counts[s]} {s}" for s in ("unsupported", "unavailable") if counts.get(s))
-    bad = {s: n for s, n in counts.items() if s not in ("pass", "unsupported", "unavailable")}
+    aside = ("reference", "unsupported", "unavailable")  # neither a pass nor a failure
+    skipped = ", ".join(f"{counts[s]} {s}" for s in aside if counts.get(s))
+    bad = {s: n for s, n in counts.items() if s != "pass" and s not in aside}
     missing = report.missing_required()
     if report.checked == 0:
         if not bad:
@@ -149,6 +152,7 @@ def details(report: CheckReport) -> list[str]:
             f"({', '.join(agreeing)}) agree with each other but not with it "
             f"(at {', '.join(points)})"
         )
+    lines += [f"reference: {note.text}" for note in report.references]
     notes: dict[tuple[str, str], list[str]] = {}
     for r in report.records:
         if r.status == "pass" and r.message:
@@ -252,6 +256,7 @@ class CheckRenderer(Renderer):
     def extra(self) -> dict[str, Any]:
         return {
             "suspects": [asdict(s) for s in self.report.suspects],
+            "references": [asdict(n) for n in self.report.references],
             "seconds": self.report.seconds,
             "interrupted": self.report.interrupted,
         }

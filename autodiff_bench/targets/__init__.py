@@ -143,6 +143,10 @@ class Target:
     make it vector-valued (an array; the Jacobian has shape ``f(x).shape + x.shape``), the
     others scalar-valued.  The two kinds cannot be mixed in one target.
 
+    A target may have no closed forms at all: it then says which ``quantities`` to check,
+    and ``check`` judges each backend against ``--reference BACKEND`` or, by default, the
+    agreement of the AD backends, cross-checked by finite differences.
+
     A closed form written in plain NumPy, ``closed(x, params)`` (``hvp``, ``jvp``, ``vjp``:
     ``closed(x, params, v)``), still works for ``check`` and NumPy ``manual``; under a
     framework mode it is ``unsupported``.  The style is told by the number of positional
@@ -170,6 +174,12 @@ class Target:
     #: Whether ``check`` and ``time`` include it when no ``--targets`` is given (``--targets
     #: all``, or a ``--quantities`` only it has, always does).
     default_suite: bool = True
+    #: The quantities to check: ``("d1", "d2")`` (a scalar x), ``("grad", "hessian",
+    #: "hvp")`` (a scalar f of an array) or ``("jacobian", "jvp", "vjp")`` (a vector-valued
+    #: f), one kind.  Required for a target without closed forms (``check`` then judges it
+    #: against ``--reference BACKEND`` or the AD backends' agreement); with closed forms it
+    #: defaults to what they give, and may only narrow it.  Filled in here, in canonical order.
+    quantities: Sequence[str] = ()
     #: ``xp`` or ``numpy`` per closed form (see :func:`closed_form_style`), filled in here.
     _styles: Mapping[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -180,8 +190,7 @@ class Target:
             or self.name != self.name.lower()
         ):
             raise ValueError(f"target name '{self.name}' must be a lowercase identifier")
-        if not self.closed_forms:
-            raise ValueError(f"target '{self.name}' has no closed-form derivative")
+        object.__setattr__(self, "quantities", self._resolved_quantities())
         if callable(self.canonical):
             object.__setattr__(self, "canonical", LazyPoints(self.canonical))
         for q, pair in self.tolerances.items():
@@ -202,6 +211,12 @@ class Target:
                     f"target '{self.name}': closed form '{q}' is not a {kind} quantity "
                     f"(use {', '.join(allowed)}; a target is one kind)"
                 )
+        for q in self.quantities:
+            if q not in allowed:
+                raise ValueError(
+                    f"target '{self.name}': quantity '{q}' is not a {kind} quantity "
+                    f"(use {', '.join(allowed)}; a target is one kind)"
+                )
         styles = {q: closed_form_style(self.name, q, fn) for q, fn in self.closed_forms.items()}
         object.__setattr__(self, "_styles", styles)
 
@@ -218,27 +233,58 @@ class Target:
             return quantity
         return "hessian" if quantity == "hvp" else "jacobian"
 
-    @property
-    def is_scalar(self) -> bool:
-        """Whether ``x`` is a single number (quantities ``d1``..``d4``)."""
-        return any(q in SCALAR_QUANTITIES for q in self.closed_forms)
-
-    @property
-    def is_vector_valued(self) -> bool:
-        """Whether f returns an array (quantities ``jacobian``, ``jvp``, ``vjp``), told by
-        its closed forms."""
-        return any(q in JACOBIAN_QUANTITIES for q in self.closed_forms)
-
-    @property
-    def quantities(self) -> tuple[str, ...]:
-        """The quantities this target has closed forms for, in canonical order."""
+    def _resolved_quantities(self) -> tuple[str, ...]:
+        """The quantities to check in canonical order: those given (each with a closed form,
+        when the target has closed forms), else those its closed forms give."""
+        order = SCALAR_QUANTITIES + VECTOR_QUANTITIES + JACOBIAN_QUANTITIES
+        given = tuple(self.quantities)
+        if isinstance(self.quantities, str) or not all(isinstance(q, str) for q in given):
+            raise ValueError(
+                f"target '{self.name}': quantities must be a tuple of names such as "
+                f"('grad', 'hessian'), not {self.quantities!r}"
+            )
+        unknown = [q for q in given if q not in order]
+        if unknown:
+            raise ValueError(
+                f"target '{self.name}': unknown quantity '{unknown[0]}' (use {', '.join(order)})"
+            )
+        if not self.closed_forms:
+            if not given:
+                raise ValueError(
+                    f"target '{self.name}' has no closed forms and no quantities: give "
+                    "closed_forms, or quantities=('grad', ...) to check it against a "
+                    "reference backend"
+                )
+            return tuple(q for q in order if q in given)
         have = set(self.closed_forms)
         if "hessian" in have:
             have.add("hvp")
         if "jacobian" in have:
             have.update(("jvp", "vjp"))
-        order = SCALAR_QUANTITIES + VECTOR_QUANTITIES + JACOBIAN_QUANTITIES
-        return tuple(q for q in order if q in have)
+        missing = [q for q in given if q not in have]
+        if missing:
+            raise ValueError(
+                f"target '{self.name}': quantity '{missing[0]}' has no closed form; give "
+                "closed forms for every quantity, or none (the reference is then a backend)"
+            )
+        return tuple(q for q in order if q in (given or have))
+
+    @property
+    def has_closed_forms(self) -> bool:
+        """Whether ``check`` judges it against its closed forms (else: against a reference
+        backend or the AD backends' agreement)."""
+        return bool(self.closed_forms)
+
+    @property
+    def is_scalar(self) -> bool:
+        """Whether ``x`` is a single number (quantities ``d1``..``d4``)."""
+        return any(q in SCALAR_QUANTITIES for q in (*self.closed_forms, *self.quantities))
+
+    @property
+    def is_vector_valued(self) -> bool:
+        """Whether f returns an array (quantities ``jacobian``, ``jvp``, ``vjp``), told by
+        its closed forms or its quantities."""
+        return any(q in JACOBIAN_QUANTITIES for q in (*self.closed_forms, *self.quantities))
 
     def value(self, point: Point) -> np.ndarray:
         """f at ``point``, evaluated with NumPy (the xp contract in the point's dtype)."""
