@@ -167,9 +167,9 @@ def test_the_manual_column_is_shown_as_the_reference_beside_a_wrong_formula() ->
     assert cell_text(report, "manual") == "ref"
     assert cell_text(report, "minigrad") == "✗ 2/2 7.5e-01"
     (manual,) = [r for r in report.records if r.label == "manual"]
-    assert manual.reference is True and manual.status == "pass"
+    assert manual.is_reference is True and manual.status == "pass"
     (ad,) = [r for r in report.records if r.label == "minigrad"]
-    assert ad.reference is False
+    assert ad.is_reference is False
     assert report.exit_code == 1
 
 
@@ -177,7 +177,7 @@ def test_the_closed_forms_own_float32_rounding_is_a_note_not_a_failure() -> None
     # d1 = 1/(1 + x) − 1 at x = 1e-4: right, but it cancels in float32 (2.7e-4 relative).
     report = checked("vr_log1p_naive", "manual", dtype="float32")
     (rec,) = report.records
-    assert rec.status == "pass" and rec.reference is True
+    assert rec.status == "pass" and rec.is_reference is True
     assert rec.max_rel_error is not None and 1e-4 < rec.max_rel_error < 1e-3
     assert rec.message == (
         "the closed form loses precision in float32 here: its float64 value agrees"
@@ -215,7 +215,7 @@ def test_cli_float32_run_where_only_fs_rounding_differs_exits_0(cli) -> None:
     doc = json.loads(cli(*args, "-f", "json").out)
     assert doc["suspects"] == []
     manual = [r for r in doc["results"] if r["backend"] == "manual"]
-    assert manual and all(r["reference"] is True and r["status"] == "pass" for r in manual)
+    assert manual and all(r["is_reference"] is True and r["status"] == "pass" for r in manual)
 
 
 @needs("torch")

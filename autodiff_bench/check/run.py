@@ -450,7 +450,7 @@ def check_cell(
         total=verdict.total,
         message=verdict.message,
         factor=verdict.factor,
-        reference=backend.is_reference,
+        is_reference=backend.is_reference,
         seconds=seconds,
     )
 

@@ -234,7 +234,7 @@ class CheckRecord(Record):
     #: mismatch (4: the closed form is 4 times the value; −1: the sign).
     factor: float | None = None
     #: The record is the closed form itself (``manual``): the reference, not a verdict.
-    reference: bool = False
+    is_reference: bool = False
     seconds: float | None = None
     #: What the verdict was judged against: ``closed form``, a backend's label (``check
     #: --reference jax``) or ``consensus`` (the AD backends' agreement); None without one.

@@ -24,7 +24,6 @@ _STYLE = {
     "timeout": "bold red",
     "unsupported": "dim",
     "unavailable": "dim",
-    "reference": "cyan",
 }
 _SYMBOL = {
     "pass": "✓",
@@ -59,7 +58,7 @@ def cell_summary(records: list[CheckRecord]) -> tuple[str, str]:
     if worst is None:
         return "", ""
     status = worst.status
-    if status == "pass" and all(r.reference for r in records):
+    if status == "pass" and all(r.is_reference for r in records):
         return "reference", "ref"
     if status == "fail":
         if worst.max_rel_error is None:  # a shape or a dtype: say which
