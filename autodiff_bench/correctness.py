@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -140,9 +140,11 @@ def compare_arrays(
     dtype: str,
     *,
     allowed: np.ndarray | None = None,
+    index_label: Callable[[tuple[int, ...]], str] | None = None,
 ) -> Verdict:
     """Check ``|got − ref| ≤ atol·max|ref| + rtol·|ref|`` element by element (see
-    :func:`allowance`; ``allowed`` replaces it), plus shape and dtype.
+    :func:`allowance`; ``allowed`` replaces it), plus shape and dtype.  ``index_label``
+    names an index in the message (a dict variable's ``means[1, 0]``).
 
     A result in a *narrower* float type than asked for fails (digits were lost); a wider one
     (HIPS autograd returns float64 from some float32 rules) is compared and noted.
@@ -224,7 +226,8 @@ def compare_arrays(
     idx = tuple(int(i) for i in worst)
     if mismatched:
         message = (
-            f"{mismatched}/{total} mismatched; worst at {_fmt_index(idx)}: "
+            f"{mismatched}/{total} mismatched; worst at "
+            f"{index_label(idx) if index_label and idx else _fmt_index(idx)}: "
             f"got {_item(g, idx):.17g}, expected {_item(ref, idx):.17g}"
         )
         status = "fail"
