@@ -68,9 +68,7 @@ def gmm(xp, x, p):
     k, d, m = p["k"], p["d"], p["m"]
     n = p["X"].shape[0]
     gamma, q = p["gamma"], x["logdiag"]
-    likelihood = xp.sum(xp.logsumexp(_bracket(xp, x, p), axis=1)) - n * xp.logsumexp(
-        x["alphas"]
-    )
+    likelihood = xp.sum(xp.logsumexp(_bracket(xp, x, p), axis=1)) - n * xp.logsumexp(x["alphas"])
     prior = (
         0.5 * gamma * gamma * xp.sum(xp.exp(2.0 * q))
         - m * xp.sum(q)
