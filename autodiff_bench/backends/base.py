@@ -350,15 +350,13 @@ class Backend:
         if quantity not in QUANTITIES and quantity != "primal":
             raise QuantityUnsupported(f"unknown quantity '{quantity}'")
         cast = point.astype(self.dtype)
+        x = self.asarray(cast.x) if cast.layout is None else self._variable(cast.layout, cast.x)
         layout = cast.layout
         arrays, static = split_params(cast.params)
+        params = {k: self.asarray(a) for k, a in arrays.items()}
         if layout is None and not static:  # one array variable, every param an array
-            x = self.asarray(cast.x)
-            params = {k: self.asarray(a) for k, a in arrays.items()}
             fn = self.function(target, quantity)
         else:
-            x = self._variable(layout, cast.x)
-            params = {k: self.asarray(a) for k, a in arrays.items()}
             fn = self.function(target, quantity, variables=layout, static=static)
         if quantity in DIRECTIONAL:
             if v is None:
