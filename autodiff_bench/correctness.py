@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -225,10 +225,12 @@ def compare_arrays(
     dtype: str,
     *,
     allowed: np.ndarray | None = None,
+    index_label: Callable[[tuple[int, ...]], str] | None = None,
 ) -> Verdict:
     """Check ``|got − ref| ≤ atol·max|ref| + rtol·|ref|`` element by element (see
     :func:`allowance`; ``allowed`` replaces it), plus shape and dtype.  A mismatch that one
-    constant factor explains (see :func:`explaining_factor`) is named in the message.
+    constant factor explains (see :func:`explaining_factor`) is named in the message;
+    ``index_label`` names an index (a dict variable's ``means[1, 0]``).
 
     A result in a *narrower* float type than asked for fails (digits were lost); a wider one
     (HIPS autograd returns float64 from some float32 rules) is compared and noted.
@@ -312,7 +314,8 @@ def compare_arrays(
         factor = explaining_factor(g, ref, allowed)
         explained = f"{factor_phrase(factor, total)}; " if factor is not None else ""
         message = (
-            f"{mismatched}/{total} mismatched; {explained}worst at {_fmt_index(idx)}: "
+            f"{mismatched}/{total} mismatched; {explained}worst at "
+            f"{index_label(idx) if index_label and idx else _fmt_index(idx)}: "
             f"got {_item(g, idx):.17g}, expected {_item(ref, idx):.17g}"
         )
         status = "fail"

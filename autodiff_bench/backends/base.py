@@ -19,10 +19,11 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.namespace import numpy_namespace
+from autodiff_bench.pytree import Layout, split_params, tree_map
 from autodiff_bench.quantities import DIRECTIONAL, QUANTITIES
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ class Backend:
     #: ``time`` measures: the framework at its best), ``highest`` turns reduced-precision
     #: paths such as TF32 off (what ``check`` judges).  See :meth:`set_exact_precision`.
     precision: str = "default"
+    #: Whether a dict variable reaches the primitives packed into one flat vector (unpacked
+    #: inside f; see :mod:`autodiff_bench.pytree`).  ``manual`` passes the dict itself.
+    packs_variables: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -119,7 +123,7 @@ class Backend:
         # Composed (and compiled) functions by (target, quantity): points of one shape then
         # share one trace/compilation, as they would in a user's program.  The target is
         # kept with its function, so its id cannot be reused by another while cached.
-        self._functions: dict[tuple[int, str], tuple[Target, Fn]] = {}
+        self._functions: dict[tuple[Any, ...], tuple[Target, Fn]] = {}
 
     # ---- identity -------------------------------------------------------------------------
 
@@ -352,30 +356,75 @@ class Backend:
         if quantity not in QUANTITIES and quantity != "primal":
             raise QuantityUnsupported(f"unknown quantity '{quantity}'")
         cast = point.astype(self.dtype)
-        x = self.asarray(cast.x)
-        params = {k: self.asarray(a) for k, a in cast.params.items()}
-        fn = self.function(target, quantity)
+        x = self.asarray(cast.x) if cast.layout is None else self._variable(cast.layout, cast.x)
+        layout = cast.layout
+        arrays, static = split_params(cast.params)
+        params = {k: self.asarray(a) for k, a in arrays.items()}
+        if layout is None and not static:  # one array variable, every param an array
+            fn = self.function(target, quantity)
+        else:
+            fn = self.function(target, quantity, variables=layout, static=static)
         if quantity in DIRECTIONAL:
             if v is None:
                 raise ValueError(f"{quantity} needs a direction")
-            vb = self.asarray(v.astype(self.dtype))
+            packed = layout is not None and quantity != "vjp"  # u is shaped like f(x)
+            vb = self._variable(layout, v) if packed else self.asarray(v.astype(self.dtype))
             return lambda: fn(x, vb, params)
         return lambda: fn(x, params)
 
-    def function(self, target: Target, quantity: str) -> Fn:
-        """The composed, compiled ``quantity`` of ``target`` as ``fn(x, [v,] params)``."""
-        xp = self.xp
+    def _variable(self, layout: Layout | None, x: Any) -> Any:
+        """An array variable, or a dict variable packed into one vector (a dict of this
+        framework's arrays when the adapter does not pack), in this dtype on the device."""
+        if layout is None:
+            return self.asarray(np.asarray(x).astype(self.dtype))
+        if not self.packs_variables:
+            return {k: self.asarray(np.asarray(a).astype(self.dtype)) for k, a in x.items()}
+        return self.asarray(layout.flatten(x).astype(self.dtype))
 
-        def f(x: Any, params: Mapping[str, Any]) -> Any:
-            return target.f(xp, x, params)
+    def function(
+        self,
+        target: Target,
+        quantity: str,
+        *,
+        variables: Layout | None = None,
+        static: tuple[tuple[str, Any], ...] = (),
+    ) -> Fn:
+        """The composed, compiled ``quantity`` of ``target`` as ``fn(x, [v,] params)``.
+
+        With a dict variable, ``x`` is the flat vector of ``variables`` (f unpacks it); the
+        ``static`` params are closed over, so no compiler ever traces them."""
+        xp = self.xp
+        if variables is None and not static:
+
+            def f(x: Any, params: Mapping[str, Any]) -> Any:
+                return target.f(xp, x, params)
+
+            return self.cached_function(
+                target, quantity, lambda: self.compile(self.derivative(f, quantity))
+            )
+        constants = dict(static)
+        unpack = variables.unpack if variables is not None else None
+
+        def f_of(x: Any, params: Mapping[str, Any]) -> Any:
+            return target.f(xp, x if unpack is None else unpack(xp, x), {**params, **constants})
 
         return self.cached_function(
-            target, quantity, lambda: self.compile(self.derivative(f, quantity))
+            target,
+            quantity,
+            lambda: self.compile(self.derivative(f_of, quantity)),
+            variant=(variables, static),
         )
 
-    def cached_function(self, target: Target, quantity: str, build: Callable[[], Fn]) -> Fn:
-        """``build()``, once per (target, quantity) for the life of this adapter."""
-        key = (id(target), quantity)
+    def cached_function(
+        self,
+        target: Target,
+        quantity: str,
+        build: Callable[[], Fn],
+        variant: Hashable = None,
+    ) -> Fn:
+        """``build()``, once per (target, quantity) for the life of this adapter (and per
+        ``variant``: a dict variable's layout and the static params' values)."""
+        key: Any = (id(target), quantity) if variant is None else (id(target), quantity, variant)
         if key not in self._functions:
             self._functions[key] = (target, build())
         return self._functions[key][1]
@@ -383,12 +432,18 @@ class Backend:
     def evaluate(
         self, target: Target, quantity: str, point: Point, v: np.ndarray | None = None
     ) -> np.ndarray:
-        """``quantity`` of ``target`` at ``point`` as a NumPy array."""
+        """``quantity`` of ``target`` at ``point`` as a NumPy array (for a dict variable, in
+        its structure: dicts of NumPy arrays, see :mod:`autodiff_bench.pytree`)."""
         call = self.prepare(target, quantity, point, v)
         with quiet_native_stderr():
             value = call()
             self.synchronize(value)
-        return self.to_numpy(value)
+        layout = point.layout
+        if layout is None:
+            return self.to_numpy(value)
+        if isinstance(value, Mapping):  # a closed form returns the structure itself
+            return tree_map(self.to_numpy, value)
+        return layout.structured(quantity, self.to_numpy(value))
 
 
 @functools.cache

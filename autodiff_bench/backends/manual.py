@@ -18,6 +18,7 @@ from autodiff_bench.backends.jax_backend import JaxBackend, jit_naming_reasons
 from autodiff_bench.backends.namespace import numpy_namespace, relabel
 from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend, graph_naming_reasons
 from autodiff_bench.backends.torch_backend import TorchBackend
+from autodiff_bench.pytree import Layout
 from autodiff_bench.quantities import DIRECTIONAL
 
 if TYPE_CHECKING:
@@ -27,6 +28,14 @@ else:
 
 if TYPE_CHECKING:
     from autodiff_bench.targets import Point, Target
+
+
+def cast_like(v: Any, dtype: str) -> Any:
+    """A direction (an array, or a dict like a dict variable) in ``dtype``."""
+    if isinstance(v, dict):
+        return {k: np.asarray(a).astype(dtype) for k, a in v.items()}
+    return v.astype(dtype)
+
 
 #: The frameworks a closed form runs in besides NumPy: manual's modes, by name.
 FRAMEWORKS: dict[str, type[Backend]] = {
@@ -47,6 +56,8 @@ class ManualBackend(Backend):
     )
     is_autodiff = False
     is_reference = True
+    #: Closed forms take a dict variable as it is (and return its structures).
+    packs_variables = False
 
     def __init__(
         self,
@@ -147,20 +158,41 @@ class ManualBackend(Backend):
         # timed call is the closed form itself.
         if quantity == "primal":
             return lambda: np.asarray(target.f(xp, cast.x, cast.params), dtype=self.dtype)
-        vc = None if v is None else v.astype(self.dtype)
+        vc = None if v is None else cast_like(v, self.dtype)
+        if cast.layout is not None:  # dicts of arrays, as the closed form returns them
+            return lambda: target.closed_form(quantity, cast, vc, xp=xp)
         return lambda: np.asarray(target.closed_form(quantity, cast, vc, xp=xp), dtype=self.dtype)
 
     def derivative(self, f: Fn, quantity: str) -> Fn:
         """Not used: manual never differentiates."""
         raise QuantityUnsupported(f"{self.label} does not differentiate")
 
-    def function(self, target: Target, quantity: str) -> Fn:
-        """The compiled closed form as ``fn(x, [v,] params)`` in the framework."""
+    def function(
+        self,
+        target: Target,
+        quantity: str,
+        *,
+        variables: Layout | None = None,
+        static: tuple[tuple[str, Any], ...] = (),
+    ) -> Fn:
+        """The compiled closed form as ``fn(x, [v,] params)`` in the framework (``x`` a dict
+        for a dict variable; ``static`` params closed over, never traced)."""
+        if variables is None and not static:
+            return self.cached_function(
+                target, quantity, lambda: self.compile(self._closed(target, quantity))
+            )
+        closed = self._closed(target, quantity, variables)
+        constants = dict(static)
+
+        def with_static(*args: Any) -> Any:
+            *rest, params = args
+            return closed(*rest, {**params, **constants})
+
         return self.cached_function(
-            target, quantity, lambda: self.compile(self._closed(target, quantity))
+            target, quantity, lambda: self.compile(with_static), variant=(variables, static)
         )
 
-    def _closed(self, target: Target, quantity: str) -> Fn:
+    def _closed(self, target: Target, quantity: str, variables: Layout | None = None) -> Fn:
         xp = self.xp
         if quantity == "primal":
             return lambda x, params: target.f(xp, x, params)
@@ -174,6 +206,8 @@ class ManualBackend(Backend):
         closed = target.closed_forms[source]
         if quantity in DIRECTIONAL and source == quantity:
             return lambda x, v, params: closed(xp, x, params, v)
+        if quantity in DIRECTIONAL and variables is not None:  # blocks contracted per variable
+            return lambda x, v, params: variables.contract(xp, quantity, closed(xp, x, params), v)
         if quantity == "vjp":  # uᵀJ from the Jacobian, contracting u with f's axes
             return lambda x, u, params: xp.tensordot(u, closed(xp, x, params), axes=u.ndim)
         if quantity in DIRECTIONAL:  # H v or J v, contracting every axis of v with x's

@@ -36,6 +36,7 @@ from autodiff_bench.check.rounding import WIDE, Backend64, float64_agrees, judge
 from autodiff_bench.correctness import arrays_agree, compare_arrays, estimated_allowance
 from autodiff_bench.device_info import EXACT, loaded_report, run_environment
 from autodiff_bench.model import Cell, CheckRecord
+from autodiff_bench.pytree import StructureError, cast
 from autodiff_bench.quantities import derivative_order
 from autodiff_bench.targets import (
     Point,
@@ -360,7 +361,7 @@ def check_cell(
             status="error",
             message=f"f raised {type(exc).__name__}: {exc}",
         )
-    ref_v = None if v is None else v.astype(plan.dtype).astype(np.float64)
+    ref_v = None if v is None else cast(cast(v, plan.dtype), np.float64)
     rtol, atol = plan.tolerances.lookup(
         plan.dtype,
         derivative_order(quantity),
@@ -396,6 +397,16 @@ def check_cell(
             seconds=seconds,
             message=f"closed form raised {type(exc).__name__}: {exc}",
         )
+    layout = None if quantity == "primal" else point.layout
+    if layout is not None:  # several variables: compared as flat arrays, named per variable
+        try:
+            ref = layout.flat(quantity, ref, f"the closed form of '{quantity}'")
+        except StructureError as exc:
+            return CheckRecord(**common, status="error", seconds=seconds, message=str(exc))
+        try:
+            got = layout.flat(quantity, got, backend.label)
+        except StructureError as exc:
+            return CheckRecord(**common, status="fail", seconds=seconds, message=str(exc))
     if not np.all(np.isfinite(ref)):
         return CheckRecord(
             **common,
@@ -418,7 +429,15 @@ def check_cell(
             target_overrides=target.tolerances,
         )
         allowed = estimated_allowance(ref, estimate, (rtol, atol), floor)
-    verdict = compare_arrays(got, ref, rtol, atol, plan.dtype, allowed=allowed)
+    verdict = compare_arrays(
+        got,
+        ref,
+        rtol,
+        atol,
+        plan.dtype,
+        allowed=allowed,
+        index_label=None if layout is None else layout.index_label(quantity),
+    )
     if estimate is not None and verdict.status == "fail" and np.shape(estimate) == ref.shape:
         # Whether the backend knew: an estimate as large as the error says "beyond my reach".
         note = f"its own error estimate is up to {float(np.max(estimate)):.1e}"

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from autodiff_bench.pytree import tolist
 from autodiff_bench.render.base import Renderer
 from autodiff_bench.render.common import markdown_table
 from autodiff_bench.show import ShowResult
@@ -30,6 +31,8 @@ def _point_text(result: ShowResult) -> str:
     p = result.point
     if result.target.is_scalar:
         return f"x = {float(p.x):.17g}"
+    if p.layout is not None:
+        return f"{p.label or 'point'}: variables {p.layout.describe()}"
     return f"{p.label or 'point'}: x has shape {p.x.shape}"
 
 
@@ -117,7 +120,7 @@ class ShowRenderer(Renderer):
         point = self.result.point
         return {
             **self.result.plan.as_dict(),
-            "point": {"label": point.label, "x": point.x.tolist()},
+            "point": {"label": point.label, "x": tolist(point.x)},
         }
 
     def device_environment(self) -> dict[str, Any]:

@@ -22,6 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.backends.namespace import numpy_namespace
 from autodiff_bench.errors import UsageError, unknown_name
+from autodiff_bench.pytree import (
+    Layout,
+    as_variable,
+    cast,
+    is_static,
+    variable_dtype,
+    variable_size,
+)
 from autodiff_bench.quantities import (
     DIRECTIONAL,
     JACOBIAN_QUANTITIES,
@@ -48,14 +56,23 @@ Sampler = Callable[["np.random.Generator", int], "Point"]
 
 @dataclass(frozen=True)
 class Point:
-    """Where a target is evaluated: the variable ``x`` and the constant ``params``."""
+    """Where a target is evaluated: the variable ``x`` and the constant ``params``.
 
-    x: np.ndarray
-    params: Mapping[str, np.ndarray] = field(default_factory=dict)
+    ``x`` is an array, or a dict of arrays for several variables (see
+    :mod:`autodiff_bench.pytree`); a param that is a Python int, bool or str stays that
+    Python value (static), the others are arrays.
+    """
+
+    x: np.ndarray | Mapping[str, np.ndarray]
+    params: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
     #: A point in a tail where closed forms and frameworks lose digits (logistic at z = 30,
     #: tanh at x = 10): ``check --stress`` adds these to the canonical points.
     stress: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.x, Mapping):  # several variables: every leaf an array of numbers
+            object.__setattr__(self, "x", as_variable(self.x))
 
     @classmethod
     def scalar(
@@ -73,14 +90,27 @@ class Point:
     def of(cls, x: Any, label: str, *, stress: bool = False, **params: Any) -> Point:
         """A point from array-likes, stored in float64."""
         return cls(
-            np.asarray(x, dtype=np.float64),
-            {k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
+            as_variable(x, np.float64)
+            if isinstance(x, Mapping)
+            else np.asarray(x, dtype=np.float64),
+            {k: v if is_static(v) else np.asarray(v, dtype=np.float64) for k, v in params.items()},
             label,
             stress,
         )
 
     def astype(self, dtype: DTypeLike) -> Point:
-        """The same point with ``x`` and every param cast to ``dtype``."""
+        """The same point with ``x`` and every param cast to ``dtype`` (static params, Python
+        ints and strings, left alone)."""
+        if isinstance(self.x, Mapping) or any(is_static(v) for v in self.params.values()):
+            return Point(
+                cast(self.x, dtype),
+                {
+                    k: v if is_static(v) else np.asarray(v).astype(dtype)
+                    for k, v in self.params.items()
+                },
+                self.label,
+                self.stress,
+            )
         return Point(
             self.x.astype(dtype),
             {k: np.asarray(v).astype(dtype) for k, v in self.params.items()},
@@ -90,8 +120,13 @@ class Point:
 
     @property
     def size(self) -> int:
-        """The number of elements of ``x``."""
-        return int(self.x.size)
+        """The number of elements of ``x`` (of all its arrays for a dict variable)."""
+        return variable_size(self.x)
+
+    @property
+    def layout(self) -> Layout | None:
+        """How a dict variable packs into one vector; None for an array variable."""
+        return Layout.of(self.x)
 
 
 class LazyPoints(Sequence[Point]):
@@ -288,16 +323,19 @@ class Target:
 
     def value(self, point: Point) -> np.ndarray:
         """f at ``point``, evaluated with NumPy (the xp contract in the point's dtype)."""
-        return np.asarray(self.f(numpy_namespace(point.x.dtype), point.x, point.params))
+        xp = numpy_namespace(variable_dtype(point.x))
+        return np.asarray(self.f(xp, point.x, point.params))
 
-    def closed_form(
-        self, quantity: str, point: Point, v: np.ndarray | None = None, xp: Any = None
-    ) -> np.ndarray:
+    def closed_form(self, quantity: str, point: Point, v: Any = None, xp: Any = None) -> Any:
         """The closed-form ``quantity`` at ``point`` (``v`` is the direction of ``hvp`` and
         ``jvp``, the cotangent u of ``vjp``), evaluated with NumPy: ``xp`` is the NumPy
-        namespace to use (default: the xp contract on NumPy in the point's dtype)."""
+        namespace to use (default: the xp contract on NumPy in the point's dtype).  An array;
+        for a dict variable, the structures of :mod:`autodiff_bench.pytree`."""
         if xp is None:
-            xp = numpy_namespace(point.x.dtype)
+            xp = numpy_namespace(variable_dtype(point.x))
+        layout = point.layout
+        if layout is not None:  # several variables: the structures of adbench.pytree
+            return self._closed_tree(layout, quantity, point, v, xp)
         if quantity not in DIRECTIONAL:
             return np.asarray(self._closed_numpy(quantity, point, xp))
         if v is None:
@@ -311,6 +349,17 @@ class Target:
         if quantity == "vjp":
             return np.tensordot(v, whole, axes=v.ndim)
         return np.tensordot(whole, v, axes=v.ndim)
+
+    def _closed_tree(self, layout: Layout, quantity: str, point: Point, v: Any, xp: Any) -> Any:
+        """A closed form of a dict-variable target, as it returns it (dicts of arrays)."""
+        if quantity not in DIRECTIONAL:
+            return self._closed_numpy(quantity, point, xp)
+        if v is None:
+            raise ValueError(f"{quantity} needs a direction")
+        source = self.closed_form_source(quantity)
+        if source == quantity:
+            return self._closed_numpy(quantity, point, xp, v)
+        return layout.contract(xp, quantity, self._closed_numpy(source, point, xp), v)
 
     def _closed_numpy(self, quantity: str, point: Point, xp: Any, *v: np.ndarray) -> Any:
         """One closed form evaluated with NumPy, whichever style it is written in."""
@@ -369,16 +418,44 @@ def direction(seed: int, target: str, index: int, shape: tuple[int, ...]) -> np.
     return rng.standard_normal(shape)
 
 
-def quantity_direction(
-    target: Target, quantity: str, point: Point, seed: int, index: int
-) -> np.ndarray | None:
+def quantity_direction(target: Target, quantity: str, point: Point, seed: int, index: int) -> Any:
     """The seeded second argument of ``quantity`` at one point, in float64: the direction v
-    of ``hvp`` and ``jvp`` (x's shape) or the cotangent u of ``vjp`` (f's output shape, read
-    from f at the point); None for the other quantities."""
+    of ``hvp`` and ``jvp`` (x's shape; a dict like x for a dict variable) or the cotangent
+    u of ``vjp`` (f's output shape, read from f at the point); None for the other
+    quantities."""
     if quantity not in DIRECTIONAL:
         return None
+    layout = point.layout
+    if layout is not None and quantity != "vjp":  # a dict like x, from one flat draw
+        return layout.unflatten(direction(seed, target.name, index, (layout.size,)))
     shape = target.value(point).shape if quantity == "vjp" else point.x.shape
     return direction(seed, target.name, index, shape)
+
+
+def check_structure(target: Target) -> None:
+    """For a target with a dict variable, at its first point: every closed form returns the
+    structure of :mod:`autodiff_bench.pytree` (ValueError naming what does not fit).  A
+    closed form or sampler that raises is left to the cells it belongs to."""
+    try:
+        first = (
+            target.canonical[0]
+            if target.canonical
+            else target.sample(np.random.default_rng(0), target.default_size)
+        )
+    except ValueError:
+        raise
+    except Exception:  # a user's sampler: its cells report it
+        return
+    layout = first.layout
+    if layout is None:
+        return
+    for quantity in target.quantities:
+        try:
+            v = quantity_direction(target, quantity, first, 0, 0)
+            value = target.closed_form(quantity, first, v)
+        except Exception:  # reported by the cells, with the point
+            continue
+        layout.flat(quantity, value, f"the closed form of '{quantity}'")
 
 
 def registering_modules(targets: Sequence[Target]) -> tuple[str, ...]:
@@ -466,6 +543,13 @@ def load_targets_file(path: str | Path) -> list[str]:
             "run it with python to see the full error",
         ) from exc
     added = [n for n in _REGISTRY if n not in before]
+    for name in added:  # a dict variable's leaves and closed forms' structures, up front
+        try:
+            check_structure(_REGISTRY[name])
+        except ValueError as exc:
+            raise UsageError(
+                f"target '{name}': {exc}", f"see '{README_SECTION}' in README"
+            ) from exc
     _LOADED_FILES[p.resolve()] = added
     if not added:
         raise UsageError(
@@ -503,7 +587,7 @@ def estimated_bytes(target: Target, size: int, with_hessian: bool = True) -> int
     """
     rng = np.random.default_rng(0)
     if target.is_scalar:
-        return 8 * target.sample(rng, 1).x.size
+        return 8 * target.sample(rng, 1).size
 
     def grown(count: Callable[[Point], int]) -> float:
         # Fit count ∝ sizeᵏ on sizes 4 and 8, then extrapolate to ``size``.
@@ -511,9 +595,9 @@ def estimated_bytes(target: Target, size: int, with_hessian: bool = True) -> int
         k = math.log2(max(c8, 1) / max(c4, 1))
         return c8 * (size / 8) ** k
 
-    total = grown(lambda p: p.x.size + sum(np.asarray(a).size for a in p.params.values()))
+    total = grown(lambda p: p.size + sum(np.asarray(a).size for a in p.params.values()))
     if with_hessian:
-        total += grown(lambda p: p.x.size) ** 2
+        total += grown(lambda p: p.size) ** 2
     return int(8 * total)
 
 
