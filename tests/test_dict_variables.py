@@ -279,3 +279,22 @@ def test_bad_dict_targets_are_one_line_exit_2(cli, tmp_path, source: str, messag
     assert run.code == 2
     assert message in run.err
     assert len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err
+
+
+def test_the_gmm_without_a_closed_form_is_judged_against_a_reference(cli) -> None:
+    import json as _json
+
+    from tests.conftest import ROOT as _ROOT
+
+    gmm = str(_ROOT / "examples" / "gmm_targets.py")
+    run = cli("check", "--targets-file", gmm, "-t", "gmm_nocf", "-b", "finite,jax,minigrad",
+              "--reference", "jax", "-q", "grad", "-f", "json")  # fmt: skip
+    assert run.code == 0, run.err
+    by = {r["label"]: r for r in _json.loads(run.out)["results"] if r["point"].startswith("n=")}
+    assert by["jax"]["status"] == "reference"
+    assert by["minigrad"]["status"] == by["finite"]["status"] == "pass"
+    assert by["minigrad"]["reference"] == "jax" and by["minigrad"]["max_rel_error"] < 1e-13
+    consensus = cli("check", "--targets-file", gmm, "-t", "gmm_nocf", "-b",
+                    "finite,jax,minigrad,autograd", "-q", "grad", "-f", "json")  # fmt: skip
+    assert consensus.code == 0, consensus.err
+    assert {r["reference"] for r in _json.loads(consensus.out)["results"]} == {"consensus"}

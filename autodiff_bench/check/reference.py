@@ -92,7 +92,10 @@ def collect_values(
             continue
         t0 = time.perf_counter()
         try:
-            got = np.asarray(backend.evaluate(target, quantity, point, v))
+            got = backend.evaluate(target, quantity, point, v)
+            layout = None if quantity == "primal" else point.layout
+            # Several variables: the values travel and are judged as flat arrays.
+            got = np.asarray(got if layout is None else layout.flat(quantity, got, backend.label))
         except QuantityUnsupported as exc:
             records.append(CheckRecord(**common, status="unsupported", message=str(exc)))
             continue
