@@ -161,9 +161,8 @@ class Namespace:
         raise QuantityUnsupported(f"lessongrad implements no xp.{name}")
 
 
-def backward(out: Tensor) -> dict[int, np.ndarray]:
-    """d out / d node for every node of the graph, by ``id``: reverse topological order,
-    contributions *accumulated* (a value used twice gets the sum of both)."""
+def topological_order(out: Tensor) -> list[Tensor]:
+    """Every node of ``out``'s graph, each after all the nodes it was computed from."""
     order: list[Tensor] = []
     seen: set[int] = set()
 
@@ -175,8 +174,14 @@ def backward(out: Tensor) -> dict[int, np.ndarray]:
             order.append(t)
 
     visit(out)
+    return order
+
+
+def backward(out: Tensor) -> dict[int, np.ndarray]:
+    """d out / d node for every node of the graph, by ``id``: reverse topological order,
+    contributions *accumulated* (a value used twice gets the sum of both)."""
     grads: dict[int, np.ndarray] = {id(out): np.ones_like(out.value)}
-    for node in reversed(order):
+    for node in reversed(topological_order(out)):
         g = grads.get(id(node))
         for parent, vjp in node.parents if g is not None else ():
             grads[id(parent)] = grads.get(id(parent), 0.0) + vjp(g)

@@ -15,25 +15,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from teaching_engine import LessonGrad, Tensor
+from teaching_engine import LessonGrad, Tensor, topological_order
 
 
 def backward_assigning(out: Tensor) -> dict[int, np.ndarray]:
     """Reverse topological order as in the engine — but each contribution replaces the
     gradient gathered so far instead of adding to it."""
-    order: list[Tensor] = []
-    seen: set[int] = set()
-
-    def visit(t: Tensor) -> None:
-        if id(t) not in seen:
-            seen.add(id(t))
-            for parent, _ in t.parents:
-                visit(parent)
-            order.append(t)
-
-    visit(out)
     grads: dict[int, np.ndarray] = {id(out): np.ones_like(out.value)}
-    for node in reversed(order):
+    for node in reversed(topological_order(out)):
         g = grads.get(id(node))
         for parent, vjp in node.parents if g is not None else ():
             grads[id(parent)] = vjp(g)  # the bug: `=` where the engine has `+=`

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,30 +85,17 @@ def load_backends_file(path: str | Path) -> list[str]:
 
     A file that does not exist or import, defines no backend, or takes a name already in
     use is a :class:`UsageError` (exit 2).  Loading one file twice is a no-op."""
+    from autodiff_bench.userfiles import import_user_file
+
     p = Path(path)
     hint = "see 'Checking your own engine' in README"
-    if not p.is_file():
-        raise UsageError(f"backends file '{p}' does not exist", "pass the path of a .py file")
     key = p.resolve()
-    if key in _LOADED_BACKEND_FILES:
+    if p.is_file() and key in _LOADED_BACKEND_FILES:
         return _LOADED_BACKEND_FILES[key]
     _load_plugins()
     before = set(_REGISTRY)
-    module_name = f"{USER_FILE_PREFIXES[1]}{abs(hash(key))}"
-    spec = importlib.util.spec_from_file_location(module_name, p)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"backends file '{p}' is not a Python file", "pass a .py file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except UsageError:
-        raise
-    except Exception as exc:  # a user file can fail in any way; report it, never crash
-        raise UsageError(
-            f"backends file '{p}' does not import: {type(exc).__name__}: {exc}",
-            "run it with python to see the full error",
-        ) from exc
+    module = import_user_file(p, "backends file", USER_FILE_PREFIXES[1])
+    module_name = module.__name__
     defined = [
         obj
         for obj in vars(module).values()

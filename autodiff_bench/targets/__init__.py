@@ -14,7 +14,6 @@ import importlib.util
 import inspect
 import math
 import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from autodiff_bench.quantities import (
     SCALAR_QUANTITIES,
     VECTOR_QUANTITIES,
 )
+from autodiff_bench.userfiles import import_user_file
 from autodiff_bench.xp_contract import README_SECTION
 
 if TYPE_CHECKING:
@@ -522,26 +522,15 @@ def load_targets_file(path: str | Path) -> list[str]:
     """Import a user's targets file; return the names of the targets it registered."""
     _load_builtins()
     p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"targets file '{p}' does not exist", "pass the path of a .py file")
-    if p.resolve() in _LOADED_FILES:  # loading a file twice is a no-op, not a name clash
+    if p.is_file() and p.resolve() in _LOADED_FILES:  # loading twice is a no-op, no clash
         return _LOADED_FILES[p.resolve()]
     before = set(_REGISTRY)
-    module_name = f"adbench_user_targets_{abs(hash(p.resolve()))}"
-    spec = importlib.util.spec_from_file_location(module_name, p)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"targets file '{p}' is not a Python file", "pass a .py file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except ValueError as exc:
-        raise UsageError(f"targets file '{p}': {exc}", f"see '{README_SECTION}' in README") from exc
-    except Exception as exc:  # a user file can fail in any way; report it, never crash
-        raise UsageError(
-            f"targets file '{p}' does not import: {type(exc).__name__}: {exc}",
-            "run it with python to see the full error",
-        ) from exc
+    import_user_file(
+        p,
+        "targets file",
+        "adbench_user_targets_",
+        value_error_hint=f"see '{README_SECTION}' in README",
+    )
     added = [n for n in _REGISTRY if n not in before]
     for name in added:  # a dict variable's leaves and closed forms' structures, up front
         try:

@@ -10,7 +10,6 @@ the lesson, and the lesson's canonical numbers.  Built-ins live in
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.errors import UsageError, unknown_name
 from autodiff_bench.train.optim import Optimizer
+from autodiff_bench.userfiles import import_user_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -182,28 +182,15 @@ def load_workloads_file(path: str | Path) -> list[str]:
     no workload is a UsageError (one line, exit 2)."""
     _load_builtins()
     p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"workload file '{p}' does not exist", "pass the path of a .py file")
-    if p.resolve() in _LOADED_FILES:
+    if p.is_file() and p.resolve() in _LOADED_FILES:
         return _LOADED_FILES[p.resolve()]
     before = set(_REGISTRY)
-    module_name = f"adbench_user_workloads_{abs(hash(p.resolve()))}"
-    spec = importlib.util.spec_from_file_location(module_name, p)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"workload file '{p}' is not a Python file", "pass a .py file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except UsageError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"workload file '{p}': {exc}", "see 'Training lessons' in README") from exc
-    except Exception as exc:  # a user file can fail in any way: report it, never crash
-        raise UsageError(
-            f"workload file '{p}' does not import: {type(exc).__name__}: {exc}",
-            "run it with python to see the full error",
-        ) from exc
+    import_user_file(
+        p,
+        "workload file",
+        "adbench_user_workloads_",
+        value_error_hint="see 'Training lessons' in README",
+    )
     added = [n for n in _REGISTRY if n not in before]
     _LOADED_FILES[p.resolve()] = added
     if not added:
