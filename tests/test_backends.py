@@ -72,6 +72,8 @@ def assert_matches_closed_form(spec: str, name: str, dtype: str) -> None:
             primal = b.evaluate(t, "primal", point)
             assert primal.dtype == np.dtype(dtype), f"{spec} {name} f computed in {primal.dtype}"
         for q in t.quantities:
+            if derivative_order(q) > b.max_order:  # finite:central differentiates once
+                continue
             v = quantity_direction(t, q, point, 3, i)
             got = b.evaluate(t, q, point, v)
             # The dtype of what the backend really returned, not of what was asked for.

@@ -87,6 +87,8 @@ class Backend:
     is_reference: ClassVar[bool] = False
     #: Devices the backend can run on.
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    #: The highest derivative order this mode computes (higher ones are ``unsupported``).
+    max_order: int = 99
     #: The mode ``train`` uses when the backend is named without one (None: the default
     #: mode); for a backend whose default mode costs too much per training step.
     training_mode: ClassVar[str | None] = None

@@ -8,6 +8,9 @@ reason and the mode that runs the target op by op.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from autodiff_bench.backends.base import QuantityUnsupported
 
 
@@ -30,4 +33,20 @@ def unconvertible(framework: str) -> QuantityUnsupported:
     )
 
 
-__all__ = ["unconvertible", "untraceable"]
+class Guarded:
+    """A compiled function behind a wrapper that turns its framework's tracing errors into
+    ``unsupported``: calls go through ``run``, every other attribute is the compiled
+    function's own (``lower`` of a ``jax.jit``, a ``tf.function``'s tracing count)."""
+
+    def __init__(self, compiled: Callable[..., Any], run: Callable[..., Any]) -> None:
+        self._compiled = compiled
+        self._run = run
+
+    def __call__(self, *args: Any) -> Any:
+        return self._run(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compiled, name)
+
+
+__all__ = ["Guarded", "unconvertible", "untraceable"]

@@ -343,6 +343,7 @@ class FiniteBackend(Backend):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._error: np.ndarray | None = None
+        self.max_order = 1 if self.mode == "central" else 99
 
     def load(self) -> None:
         """The xp contract on NumPy in float64, the dtype differences are taken in."""

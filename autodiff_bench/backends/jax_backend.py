@@ -13,7 +13,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn
-from autodiff_bench.backends.control_flow import unconvertible, untraceable
+from autodiff_bench.backends.control_flow import Guarded, unconvertible, untraceable
 from autodiff_bench.backends.namespace import JaxNamespace
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def jit_naming_reasons(jax: Any, fn: Fn, *, jit: bool, instead: str) -> Fn:
         except (errors.ConcretizationTypeError, errors.TracerIntegerConversionError) as exc:
             raise unconvertible("jax") from exc
 
-    return run
+    return Guarded(compiled, run)
 
 
 def set_jax_exact_precision(jax: Any) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from autodiff_bench.backends.base import Backend, BackendUnavailable, Fn, QuantityUnsupported
-from autodiff_bench.backends.control_flow import untraceable
+from autodiff_bench.backends.control_flow import Guarded, untraceable
 from autodiff_bench.backends.namespace import (
     UNARY,
     Axis,
@@ -383,7 +383,7 @@ class TensorFlowBackend(Backend):
                     "(tensorflow:xla); tensorflow's other modes run it"
                 ) from exc
 
-        return run
+        return Guarded(compiled, run)
 
     def grad(self, f: Fn, create_graph: bool) -> Fn:
         """One tape; an enclosing tape records this gradient, so levels nest."""
@@ -471,4 +471,4 @@ def graph_naming_reasons(tf: Any, compiled: Fn, compiler: str) -> Fn:
         except tf.errors.OperatorNotAllowedInGraphError as exc:
             raise untraceable(compiler, "tensorflow:eager") from exc
 
-    return run
+    return Guarded(compiled, run)

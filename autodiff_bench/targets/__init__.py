@@ -536,6 +536,8 @@ def load_targets_file(path: str | Path) -> list[str]:
         try:
             check_structure(_REGISTRY[name])
         except ValueError as exc:
+            for bad in added:  # a file that does not load registers nothing
+                del _REGISTRY[bad]
             raise UsageError(
                 f"target '{name}': {exc}", f"see '{README_SECTION}' in README"
             ) from exc

@@ -68,9 +68,10 @@ class TimeJob:
     seed: int
     harness: HarnessSettings
     targets_files: tuple[str, ...]
-    backends_files: tuple[str, ...]
     #: Modules to import so that targets registered outside the built-ins exist there too.
     target_modules: tuple[str, ...]
+    #: Users' backends files (``--backends-file``), re-imported here.
+    backends_files: tuple[str, ...] = ()
     _backends: dict[str, Backend] = field(default_factory=dict)
     _load_errors: dict[str, tuple[str, str]] = field(default_factory=dict)
 
