@@ -10,6 +10,7 @@ from autodiff_bench.backends import BackendSpec, all_backends, parse_backend, pa
 from autodiff_bench.config import ConfigFile, pick
 from autodiff_bench.correctness import DTYPES, Tolerances
 from autodiff_bench.errors import UsageError, unknown_name
+from autodiff_bench.quantities import derivative_order
 from autodiff_bench.selection import (
     positive_number,
     resolve_common,
@@ -51,6 +52,20 @@ class CheckPlan:
     reference: str | None = None
     #: Whether ``--reference`` named a backend outside ``--backends`` (added to them).
     reference_added: bool = False
+
+    def tolerance(
+        self, target: Target, quantity: str, backend: Any, dtype: str | None = None
+    ) -> tuple[float, float]:
+        """(rtol, atol) of one cell: ``backend``'s tolerance class, the target's and the
+        config's overrides, in ``dtype`` (the run's unless given)."""
+        return self.tolerances.lookup(
+            dtype or self.dtype,
+            derivative_order(quantity),
+            finite=backend.tolerance_class == "finite",
+            target=target.name,
+            quantity=quantity,
+            target_overrides=target.tolerances,
+        )
 
     def quantities_of(self, target: Target) -> list[str]:
         """The selected quantities this target has closed forms for."""

@@ -75,14 +75,7 @@ def collect_values(
     for index, point in enumerate(points):
         size = None if target.is_scalar else point.size
         ref_point = point.astype(plan.dtype).astype(np.float64)
-        rtol, atol = plan.tolerances.lookup(
-            plan.dtype,
-            derivative_order(quantity),
-            finite=backend.tolerance_class == "finite",
-            target=target.name,
-            quantity=quantity,
-            target_overrides=target.tolerances,
-        )
+        rtol, atol = plan.tolerance(target, quantity, backend)
         common = dict(base, point=point.label, size=size, rtol=rtol, atol=atol)
         try:  # the cotangent of vjp is shaped like f(x): f runs here
             v = quantity_direction(target, quantity, ref_point, plan.seed, index)

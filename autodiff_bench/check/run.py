@@ -362,14 +362,7 @@ def check_cell(
             message=f"f raised {type(exc).__name__}: {exc}",
         )
     ref_v = None if v is None else cast(cast(v, plan.dtype), np.float64)
-    rtol, atol = plan.tolerances.lookup(
-        plan.dtype,
-        derivative_order(quantity),
-        finite=backend.tolerance_class == "finite",
-        target=target.name,
-        quantity=quantity,
-        target_overrides=target.tolerances,
-    )
+    rtol, atol = plan.tolerance(target, quantity, backend)
     common = dict(base, point=point.label, size=size, rtol=rtol, atol=atol)
     t0 = time.perf_counter()
     try:
@@ -442,14 +435,7 @@ def check_cell(
         # Whether the backend knew: an estimate as large as the error says "beyond my reach".
         note = f"its own error estimate is up to {float(np.max(estimate)):.1e}"
         verdict = replace(verdict, message=f"{verdict.message}; {note}")
-    wide_tolerance = plan.tolerances.lookup(
-        WIDE,
-        derivative_order(quantity),
-        finite=backend.tolerance_class == "finite",
-        target=target.name,
-        quantity=quantity,
-        target_overrides=target.tolerances,
-    )
+    wide_tolerance = plan.tolerance(target, quantity, backend, WIDE)
     verdict = judge_rounding(
         verdict,
         plan.dtype,

@@ -23,6 +23,7 @@ from autodiff_bench.cli.common import (
     TargetsFileOpt,
     TargetsOpt,
     app,
+    check_outputs,
     emit,
     emit_run,
     load_user_targets,
@@ -146,12 +147,9 @@ def check(
     from autodiff_bench.check import plan_cells, resolve_check_plan, run_check
     from autodiff_bench.config import load_config, pick
     from autodiff_bench.errors import UsageError
-    from autodiff_bench.model import check_output_path
 
     fmt = parse_format(fmt)
-    for path in (output, save_baseline):
-        if path is not None:
-            check_output_path(path)
+    check_outputs(output, save_baseline)
     cfg = load_config(config)
     load_user_targets(targets_file, backends_file)
     plan = resolve_check_plan(

@@ -105,6 +105,20 @@ BackendsFileOpt = Annotated[
 ]
 
 
+def check_outputs(*paths: Path | None, plot: Path | None = None) -> None:
+    """Refuse, before any work, an output file (``--output``, ``--save-baseline``) or a
+    ``--plot`` file that could not be written."""
+    from autodiff_bench.model import check_output_path
+
+    for path in paths:
+        if path is not None:
+            check_output_path(path)
+    if plot is not None:
+        from autodiff_bench.render.plot import check_plot_path
+
+        check_plot_path(plot)
+
+
 def load_user_targets(files: list[Path] | None, backends_files: list[Path] | None = None) -> None:
     """Import every ``--backends-file`` (first: a targets file may use its backends), then
     every ``--targets-file``."""

@@ -21,6 +21,7 @@ from autodiff_bench.cli.common import (
     TargetsFileOpt,
     TargetsOpt,
     app,
+    check_outputs,
     emit_run,
     load_user_targets,
     parse_format,
@@ -76,17 +77,10 @@ def time_command(
     """
     from autodiff_bench.config import load_config
     from autodiff_bench.errors import UsageError
-    from autodiff_bench.model import check_output_path
     from autodiff_bench.timing import resolve_time_plan, run_time
 
     fmt = parse_format(fmt)
-    for path in (output, save_baseline):
-        if path is not None:
-            check_output_path(path)
-    if plot is not None:
-        from autodiff_bench.render.plot import check_plot_path
-
-        check_plot_path(plot)
+    check_outputs(output, save_baseline, plot=plot)
     cfg = load_config(config)
     load_user_targets(targets_file, backends_file)
     plan = resolve_time_plan(

@@ -15,6 +15,7 @@ from autodiff_bench.cli.common import (
     FormatOpt,
     OutputOpt,
     app,
+    check_outputs,
     emit_run,
     parse_format,
     partial_path,
@@ -71,17 +72,10 @@ def train_command(
     Exit 0 when every trajectory agrees, 1 when one parts, diverges, errs or times out,
     2 on bad input, 130 when interrupted.
     """
-    from autodiff_bench.model import check_output_path
     from autodiff_bench.train import build_report, resolve_train_plan, run_train
 
     fmt = parse_format(fmt)
-    for path in (output, save_baseline):
-        if path is not None:
-            check_output_path(path)
-    if plot is not None:
-        from autodiff_bench.render.plot import check_plot_path
-
-        check_plot_path(plot)
+    check_outputs(output, save_baseline, plot=plot)
     plan = resolve_train_plan(
         workload,
         backends=backends,
