@@ -33,7 +33,11 @@ class LazyModule:
         return self._module
 
     def __getattr__(self, attr: str) -> Any:
-        return getattr(self._load(), attr)
+        # Called only for names not cached yet: each is looked up once and kept on the
+        # instance, so ``np.asarray`` in a timed closed form costs a plain attribute read.
+        value = getattr(self._load(), attr)
+        setattr(self, attr, value)
+        return value
 
     def __repr__(self) -> str:
         state = "imported" if self._module is not None else "not imported yet"

@@ -397,7 +397,9 @@ class NumPyNamespace(NumPyLikeNamespace):
     """The contract on NumPy: the reference (``check``), ``manual`` and ``finite``."""
 
     def __init__(self, dtype: Any = "float64", backend: str = "numpy") -> None:
-        super().__init__(np, np.dtype(dtype), backend)
+        import numpy  # the module itself, not the lazy stand-in: no proxy on the hot path
+
+        super().__init__(numpy, numpy.dtype(dtype), backend)
 
 
 @functools.cache
