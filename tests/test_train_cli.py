@@ -142,3 +142,12 @@ def test_list_workloads_names_the_six_lessons(cli) -> None:
     assert run.code == 0
     for name in ("linreg", "dosage", "sin_target", "logistic", "parabola_mlp", "per_sample"):
         assert name in run.out
+
+
+def test_one_backend_beside_the_closed_form_reads_as_one(cli, tmp_path: Path) -> None:
+    out = tmp_path / "one.json"
+    run = cli("train", "linreg", "-b", "minigrad", "-f", "json", "-o", str(out))
+    assert run.code == 0, run.err
+    summary = json.loads(out.read_text())["summary"]
+    assert "the other backend follows the closed form's trajectory" in summary
+    assert "all 1" not in summary

@@ -5,11 +5,10 @@ Adapters never import their framework at module level, so listing them is cheap.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from autodiff_bench import distributions
 from autodiff_bench.backends.autograd_backend import AutogradBackend
 from autodiff_bench.backends.base import (
     Backend,
@@ -121,6 +120,10 @@ def _load_plugins() -> None:
     if _PLUGINS_LOADED:
         return
     _PLUGINS_LOADED = True
+    if not distributions.may_have_entry_points(ENTRY_POINT_GROUP):
+        return  # no installed distribution declares one: importlib.metadata is not needed
+    import importlib.metadata
+
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             cls = ep.load()

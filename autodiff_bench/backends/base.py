@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -452,10 +451,9 @@ class Backend:
 def distribution_version(dist: str) -> str | None:
     """An installed distribution's version, looked up once per process (each look-up scans
     the package metadata on ``sys.path``: milliseconds that every record would pay)."""
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    from autodiff_bench import distributions
+
+    return distributions.version(dist)
 
 
 @contextlib.contextmanager

@@ -47,12 +47,9 @@ def environment(threads: int | None = None) -> dict[str, Any]:
 
 
 def _dist_version(dist: str) -> str | None:
-    import importlib.metadata
+    from autodiff_bench import distributions
 
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return distributions.version(dist)
 
 
 def _cpu_name() -> str:

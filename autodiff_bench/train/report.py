@@ -296,7 +296,10 @@ def _closing(report: TrainReport) -> None:
             worst = max(r.max_deviation or 0.0 for r in agreeing)
             n = len(agreeing)
             everyone = n == len(group) - 1
-            who = ("both" if n == 2 else f"all {n}") if everyone else f"{n}"
+            if n == 1:
+                who = "the other" if everyone else "1"
+            else:
+                who = ("both" if n == 2 else f"all {n}") if everyone else f"{n}"
             noun = "backend follows" if n == 1 else "backends follow"
             whose = "the closed form's" if ref and ref.startswith(REFERENCE) else f"{ref}'s"
             parts.append(f"{who} {noun} {whose} trajectory within {worst:.1g}")
