@@ -12,6 +12,8 @@ import pytest
 from autodiff_bench.backends.finite import (
     LEVELS,
     STEPS,
+    central_jacobian,
+    central_step,
     gradient_difference_hvp,
     mixed_hessian,
     nth_derivative,
@@ -173,3 +175,91 @@ def test_stress_points_join_the_check_only_when_asked() -> None:
     assert tail.status == "fail"
     estimate = float(tail.message.rsplit("its own error estimate is up to ", 1)[1])
     assert estimate >= tail.max_abs_error
+
+
+# ---- finite:central across a kink (train's finite) -------------------------------------
+
+
+def _counting(f: Any) -> tuple[Any, list[int]]:
+    calls = [0]
+
+    def g(x: np.ndarray) -> Any:
+        calls[0] += 1
+        return f(x)
+
+    return g, calls
+
+
+@pytest.mark.parametrize("offset", [0.3, 0.9, 1.5, -0.3, -0.9, -1.5, 1e-3, -1e-3])
+def test_central_difference_is_right_beside_a_kink(offset: float) -> None:
+    # f = 3·relu(x₀ − c) + x₀² + x₁³ with the kink c a fraction of a step from x₀, on either
+    # side: a plain central difference whose step straddles it is off by up to 3/2.
+    x = np.array([0.7, -0.4])
+    c = x[0] + offset * central_step(float(x[0]))
+
+    def f(v: np.ndarray) -> float:
+        return float(3.0 * max(v[0] - c, 0.0) + v[0] ** 2 + v[1] ** 3)
+
+    exact = np.array([(3.0 if x[0] > c else 0.0) + 2 * x[0], 3 * x[1] ** 2])
+    h = central_step(float(x[0]))
+    step = np.array([h, 0.0])
+    plain = (f(x + step) - f(x - step)) / (2 * h)
+    if abs(offset) < 1:
+        assert abs(plain - exact[0]) > 1e-3  # the step straddles the kink
+    value, error = central_jacobian(f, x)
+    assert np.all(np.abs(value - exact) <= np.maximum(error, 1e-9)), (value, exact, error)
+
+
+def test_central_difference_of_a_relu_network_loss_matches_backpropagation() -> None:
+    # The parabola_mlp lesson's loss at a point where 12 of its 1153 coordinates straddle a
+    # kink of some sample (step 13 of its run): the closed form within the estimate.
+    from autodiff_bench.backends.namespace import numpy_namespace
+    from autodiff_bench.train import get_workload
+    from autodiff_bench.train.plan import TrainPlan
+
+    w = get_workload("parabola_mlp")
+    plan = TrainPlan(w, [], [], steps=13, batch_size=128, seed=0)
+    data = plan.dataset()
+    order, _ = plan.batches(data.size)
+    xp = numpy_namespace("float64")
+    opt = w.optimizers[0]
+    theta = plan.initial_parameters(data)
+    state = opt.init(xp, theta)
+    for k, idx in enumerate(order, start=1):
+        batch = {n: v[idx] for n, v in data.train.items()}
+        g = w.grad(xp, theta, batch)
+        if k == 13:
+            break
+        theta, state = opt.update(xp, theta, g, state)
+    assert w.grad is not None
+    value, error = central_jacobian(lambda t: w.loss(xp, t, batch), theta)
+    h = np.array([central_step(float(t)) for t in theta])
+    straddled = 0
+    for i in range(theta.size):  # a plain central difference is wrong at some of these
+        e = np.zeros_like(theta)
+        e[i] = h[i]
+        plain = (w.loss(xp, theta + e, batch) - w.loss(xp, theta - e, batch)) / (2 * h[i])
+        straddled += abs(plain - g[i]) > 1e3 * error[i]
+    assert straddled >= 1
+    assert np.all(np.abs(value - g) <= error)
+
+
+@pytest.mark.parametrize(
+    ("f", "x"),
+    [
+        (lambda v: float(np.sum(np.sin(v) * np.exp(v))), np.linspace(-2, 3, 6)),
+        (lambda v: float(np.log1p(np.exp(-v @ v))), np.array([0.3, -1.2, 2.0])),
+        (lambda v: float(np.sum(v**4) / 1e6), np.array([10.0, -30.0, 200.0])),
+    ],
+)
+def test_central_difference_of_a_smooth_function_takes_three_evaluations(f: Any, x: Any) -> None:
+    # No kink: f at x, then x + h, x − h, x + 2h per coordinate, and no more.
+    g, calls = _counting(f)
+    value, _ = central_jacobian(g, x)
+    assert calls[0] == 1 + 3 * x.size
+    h = np.array([central_step(float(t)) for t in x])
+    plain = [
+        (f(x + np.eye(x.size)[i] * h[i]) - f(x - np.eye(x.size)[i] * h[i])) / (2 * h[i])
+        for i in range(x.size)
+    ]
+    assert np.array_equal(value, plain)

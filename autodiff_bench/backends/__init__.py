@@ -23,7 +23,7 @@ from autodiff_bench.backends.minigrad_backend import MinigradBackend
 from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend
 from autodiff_bench.backends.torch_backend import TorchBackend
 from autodiff_bench.errors import UsageError, unknown_name
-from autodiff_bench.model.records import DEFAULT_MODES, backend_label
+from autodiff_bench.labels import DEFAULT_MODES, backend_label
 
 ENTRY_POINT_GROUP = "autodiff_bench.backends"
 

@@ -1,9 +1,12 @@
 """The ``adbench`` command line: thin typer commands that parse, call an engine, render and
 pick an exit code.  Engines and frameworks are imported inside the commands, so
 ``adbench --help`` stays fast.
-"""
 
-from __future__ import annotations
+The command modules leave ``from __future__ import annotations`` out on purpose: typer reads
+every option's annotation with ``typing.get_type_hints``, which compiles a string annotation
+anew at each start (about 20 ms of ``adbench --help`` and ``adbench list``); evaluated once
+at definition they cost nothing more.
+"""
 
 import os
 import sys

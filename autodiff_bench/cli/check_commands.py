@@ -1,7 +1,5 @@
 """``adbench list``, ``adbench show`` and ``adbench check``."""
 
-from __future__ import annotations
-
 import math
 import os
 import sys

@@ -1,7 +1,5 @@
 """What every command shares: the app, option types, error reporting and output."""
 
-from __future__ import annotations
-
 import contextlib
 import signal
 import sys

@@ -1,7 +1,5 @@
 """``adbench compare``: the CI regression gate."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``adbench time``: honest timing of f, the closed form and every backend's derivative."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any

@@ -1,7 +1,5 @@
 """``adbench train``: the optimisation lessons, with gradients from any backend."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,7 +48,7 @@ def train_command(
     dtype: DtypeOpt = None,
     device: DeviceOpt = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds one backend's run may take (600).")
+        float | None, typer.Option("--timeout", help="Seconds one backend's run may take (1800).")
     ] = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Draw loss vs step to this file.")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from autodiff_bench.errors import UsageError
+from autodiff_bench.labels import DEFAULT_MODES, backend_label
 
 #: Statuses in order of how bad they are (worst last) — used to summarise several points.
 STATUSES = (
@@ -86,18 +87,6 @@ def ratio_figures(*records: TimeRecord) -> int:
     precise than the noisier of its two medians."""
     squares = sum(r.relative_uncertainty**2 for r in records)
     return figures_for(math.sqrt(squares))
-
-
-#: Each registered backend's default mode, filled in by the backend registry as it registers
-#: (the model never imports the registry: knowledge flows down, not up).
-DEFAULT_MODES: dict[str, str] = {}
-
-
-def backend_label(backend: str, mode: str, default_mode: str | None = None) -> str:
-    """The column heading of a backend in a mode: ``jax`` for its default mode (the first of
-    its modes), ``jax:nojit`` otherwise.  The one place the rule is written."""
-    default = default_mode if default_mode is not None else DEFAULT_MODES.get(backend)
-    return backend if mode in (default, "default", "") else f"{backend}:{mode}"
 
 
 @dataclass(kw_only=True)

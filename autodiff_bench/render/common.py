@@ -30,6 +30,8 @@ def make_console(file: IO[str] | None = None, *, stderr: bool = False) -> Consol
         stderr=stderr,
         no_color="NO_COLOR" in os.environ,
         highlight=False,
+        markup=False,
+        emoji=False,
         soft_wrap=not terminal,
         width=None if terminal else PIPED_WIDTH,
     )

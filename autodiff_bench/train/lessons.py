@@ -6,6 +6,7 @@ vector; data are generated here, seeded.  Canonical numbers are the lessons' own
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -248,7 +249,7 @@ def _mlp_unpack(xp: Any, theta: Any) -> tuple[Any, ...]:
     sizes = ((1, h), (h,), (h, h), (h,), (h, 1), (1,))
     out, start = [], 0
     for shape in sizes:
-        n = int(np.prod(shape))
+        n = math.prod(shape)  # not np.prod: 8 µs a call, a third of a step's loss
         out.append(xp.reshape(theta[start : start + n], shape))
         start += n
     return tuple(out)
