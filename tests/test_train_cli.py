@@ -174,3 +174,36 @@ def test_finite_follows_a_relu_network_across_its_kinks(cli, tmp_path: Path) -> 
     finite = json.loads(out.read_text())["results"][1]
     assert finite["mode"] == "central" and finite["status"] == "pass"
     assert finite["max_deviation"] < 3e-7
+
+
+def test_a_float32_parting_that_follows_in_float64_is_round_off(cli, tmp_path: Path) -> None:
+    # parabola_mlp in float32: autograd's forward pass rounds differently from NumPy's, a
+    # sample that close to a ReLU kink lands on the other side, and Adam makes a whole step
+    # of it: autograd parts at step ~600.  Trained again in float64 it follows to round-off.
+    out = tmp_path / "mlp32.json"
+    run = cli(
+        "train", "parabola_mlp", "--dtype", "float32", "-b", "manual,autograd,minigrad",
+        "-f", "json", "-o", str(out),
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    doc = json.loads(out.read_text())
+    autograd = next(r for r in doc["results"] if r["backend"] == "autograd")
+    assert autograd["status"] == "pass" and autograd["dtype"] == "float32"
+    assert autograd["parted_at"] is not None and autograd["max_deviation"] > 1e-3
+    assert autograd["float64_deviation"] < 1e-12
+    assert "float32 round-off: parts from manual at step" in autograd["message"]
+    assert "autograd parts in float32" in doc["summary"]
+    assert "follows it in float64" in doc["summary"]
+
+
+def test_a_float32_parting_that_parts_in_float64_too_still_fails(cli, tmp_path: Path) -> None:
+    # The lesson's N-times gradient is wrong in any dtype: the float64 re-run parts too.
+    out = tmp_path / "lesson32.json"
+    run = cli(
+        "train", "linreg_lesson", "--targets-file", EXAMPLE, "-b", "manual,minigrad",
+        "--dtype", "float32", "-f", "json", "-o", str(out),
+    )  # fmt: skip
+    assert run.code == 1
+    manual = json.loads(out.read_text())["results"][0]
+    assert manual["status"] == "fail" and manual["parted_at"] == 1
+    assert manual["float64_deviation"] is None

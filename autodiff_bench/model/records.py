@@ -316,6 +316,9 @@ class TrainRecord(Record):
     parted_at: int | None = None
     deviation_reference: str | None = None
     tolerance: float | None = None
+    #: A float32 run that parted and was trained again in float64, where it followed: its
+    #: deviation there (the float32 parting is float32's round-off, amplified).
+    float64_deviation: float | None = None
     #: The lesson's printed numbers: label → {expected, got, holds}.
     canonical: dict[str, Any] = field(default_factory=dict)
     #: Loss on each step's batch, before the step.

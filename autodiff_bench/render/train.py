@@ -60,7 +60,9 @@ def row(record: TrainRecord) -> list[str]:
     if record.ratio_to_manual:
         ratio = ratio_text(record.ratio_to_manual, 2)
     status = record.status
-    if status == "diverged":
+    if record.float64_deviation is not None:
+        status = "pass (float32 round-off)"
+    elif status == "diverged":
         status = f"diverged ({record.message})"
     elif status in ("error", "timeout", "unavailable", "unsupported"):
         status = f"{status}: {record.message}"[:80]

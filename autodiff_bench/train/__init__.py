@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from autodiff_bench.train.optim import OPTIMIZERS, Optimizer, make_optimizer
     from autodiff_bench.train.plan import TrainCell, TrainPlan, resolve_train_plan
-    from autodiff_bench.train.report import TrainReport, build_report
+    from autodiff_bench.train.report import (
+        TrainReport,
+        build_report,
+        float64_plan,
+        settle_in_float64,
+    )
     from autodiff_bench.train.run import TrainOutcome, run_train, train_cell
     from autodiff_bench.train.workloads import (
         Canonical,
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
 _HOME = {
     "optim": ("OPTIMIZERS", "Optimizer", "make_optimizer"),
     "plan": ("TrainCell", "TrainPlan", "resolve_train_plan"),
-    "report": ("TrainReport", "build_report"),
+    "report": ("TrainReport", "build_report", "float64_plan", "settle_in_float64"),
     "run": ("TrainOutcome", "run_train", "train_cell"),
     "workloads": (
         "Canonical",
@@ -63,11 +68,13 @@ __all__ = [
     "Workload",
     "all_workloads",
     "build_report",
+    "float64_plan",
     "get_workload",
     "load_workloads_file",
     "make_optimizer",
     "register_workload",
     "resolve_train_plan",
     "run_train",
+    "settle_in_float64",
     "train_cell",
 ]
