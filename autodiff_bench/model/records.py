@@ -316,6 +316,9 @@ class TrainRecord(Record):
     parted_at: int | None = None
     deviation_reference: str | None = None
     tolerance: float | None = None
+    #: max|g − g_ref| / max|g_ref| of the gradient at the initial parameters on the first
+    #: batch, against the reference run's.
+    first_grad_error: float | None = None
     #: A float32 run that parted and was trained again in float64, where it followed: its
     #: deviation there (the float32 parting is float32's round-off, amplified).
     float64_deviation: float | None = None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from autodiff_bench.backends import all_backends, version_of
+from autodiff_bench.correctness import AD_TOLERANCES
 from autodiff_bench.model import FAILING, TrainRecord, backend_label
 from autodiff_bench.train.plan import REFERENCE, TrainCell, TrainPlan, manual_mode_for
 from autodiff_bench.train.run import TrainOutcome
@@ -109,6 +110,16 @@ def _deviation(run: RunView, ref: RunView, tol: float) -> tuple[float, int | Non
         if parted is None and d > tol:
             parted = k
     return worst, parted
+
+
+def _first_grad_error(run: RunView, ref: RunView) -> float | None:
+    """max|g − g_ref| / max|g_ref| of the gradients at the initial parameters (first batch)."""
+    g, r = run.first_grad, ref.first_grad
+    if g.shape != r.shape or r.size == 0:
+        return None
+    scale = float(np.max(np.abs(r))) or 1.0
+    err = float(np.max(np.abs(g - r))) / scale
+    return err if math.isfinite(err) else math.inf
 
 
 def _params_text(plan: TrainPlan, theta: np.ndarray) -> str:
@@ -242,6 +253,7 @@ def _compare_trajectories(
             continue
         worst, parted = part(cell, ref)
         record.max_deviation, record.parted_at = worst, parted
+        record.first_grad_error = _first_grad_error(views[cell], ref_view)
         if parted is None or record.status != "pass":
             continue
         k = parted
@@ -335,6 +347,10 @@ def _closing(report: TrainReport) -> None:
 
 #: The dtype a float32 parting is settled in.
 WIDE = "float64"
+#: How far a float32 run's first gradient may be from the reference's (relative to its
+#: largest element) for its parting to count as round-off: check's float32 tolerance for
+#: first derivatives.
+FIRST_GRAD_TOLERANCE = AD_TOLERANCES["float32"][1][0]
 
 
 def _parted(report: TrainReport) -> list[TrainRecord]:
@@ -362,13 +378,18 @@ def float64_plan(report: TrainReport) -> TrainPlan | None:
 
 def settle_in_float64(report: TrainReport, wide: TrainReport) -> None:
     """Pass each float32 run that parted but follows in ``wide`` (its float64 re-run), with
-    ``float64_deviation`` and a message that says so; the closing line is written again."""
+    ``float64_deviation`` and a message that says so; the closing line is written again.
+    Its first gradient must agree with the reference's to float32's tolerance: a gradient
+    that is wrong in float32 from the first step is no rounding of a parting."""
     by_key = {(r.label, r.optimizer, r.lr): r for r in wide.records}
     for r in _parted(report):
         again = by_key.get((r.label, r.optimizer, r.lr))
         if again is None or again.status != "pass" or again.max_deviation is None:
             continue
         if again.deviation_reference is None or again.parted_at is not None:
+            continue
+        # A float32 gradient wrong from the first step is not round-off, whatever float64 does.
+        if r.first_grad_error is None or r.first_grad_error > FIRST_GRAD_TOLERANCE:
             continue
         r.status = "pass"
         r.float64_deviation = again.max_deviation
