@@ -1,4 +1,4 @@
-"""The JSON writer (SPEC §5, "strict JSON only"): NaN and ±Inf, wherever they sit in a
+"""The JSON writer ("strict JSON only"): NaN and ±Inf, wherever they sit in a
 document and whatever their type (Python float, NumPy scalar), are written as null, so the
 text parses with a strict reader; finite values and everything else pass through unchanged."""
 

@@ -145,7 +145,7 @@ class FakeDevice:
         self.handles: list[dict[str, int | bool]] = []
 
     def call(self) -> dict[str, int | bool]:
-        # Every earlier result was waited for before this call started (SPEC §9).
+        # Every earlier result was waited for before this call started.
         assert all(h["ready"] for h in self.handles), "a call started before the last was synced"
         self.clock.spend(self.dispatch_ns)
         self.busy_until = max(self.clock.now, self.busy_until) + self.work_ns

@@ -193,7 +193,7 @@ def test_a_float32_parting_that_follows_in_float64_is_round_off(cli, tmp_path: P
     assert autograd["float64_deviation"] < 1e-12
     assert autograd["first_grad_error"] < 1e-6  # float32 rounding of a right gradient
     assert "float32 round-off: parts from manual at step" in autograd["message"]
-    assert "autograd parts in float32" in doc["summary"]
+    assert "autograd parts from the closed form's trajectory in float32" in doc["summary"]
     assert "follows it in float64" in doc["summary"]
 
 

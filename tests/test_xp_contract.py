@@ -1,4 +1,4 @@
-"""Conformance of every backend's ``xp`` to the xp contract (SPEC §2).
+"""Conformance of every backend's ``xp`` to the xp contract.
 
 Parametrised over the registry, every mode: each contract name exists and nothing else
 does; each function's value equals NumPy's (float64 and float32, in the run's dtype); a name

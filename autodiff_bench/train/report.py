@@ -4,7 +4,7 @@ closing line.  It computes; renderers only show.
 
 The reference of each optimizer's runs is the closed-form trajectory (NumPy ``manual``
 first).  When every autodiff trajectory parts from it while they agree with each other, the
-closed form is the suspect (SPEC §6): the first autodiff run becomes the reference and the
+closed form is the suspect (as in ``check``): the first autodiff run becomes the reference and the
 closed form's runs fail.  Without a closed form the first backend that finished is it.
 """
 
@@ -321,12 +321,14 @@ def _closing(report: TrainReport) -> None:
             parts.append(f"{who} {noun} {whose} trajectory within {worst:.1g}")
         if rounded:
             names = ", ".join(r.label for r in rounded)
+            one = len(rounded) == 1
             worst32 = max(r.max_deviation or 0.0 for r in rounded)
             worst64 = max(r.float64_deviation or 0.0 for r in rounded)
+            whose = "the closed form's" if ref and ref.startswith(REFERENCE) else f"{ref}'s"
             parts.append(
-                f"{names} {'parts' if len(rounded) == 1 else 'part'} in float32 (up to "
-                f"{worst32:.1e}) and {'follows' if len(rounded) == 1 else 'follow'} it in "
-                f"float64 (within {worst64:.1e}): float32 round-off, amplified by the training"
+                f"{names} {'parts' if one else 'part'} from {whose} trajectory in float32 "
+                f"(up to {worst32:.1e}) and {'follows' if one else 'follow'} it in float64 "
+                f"(within {worst64:.1e}): float32 round-off, amplified by the training"
             )
         for r in apart:
             parts.append(r.message)
