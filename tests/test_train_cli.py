@@ -208,3 +208,19 @@ def test_a_float32_parting_that_parts_in_float64_too_still_fails(cli, tmp_path: 
     manual = json.loads(out.read_text())["results"][0]
     assert manual["status"] == "fail" and manual["parted_at"] == 1
     assert manual["float64_deviation"] is None
+
+
+def test_without_backends_it_trains_the_closed_form_and_every_framework(
+    cli, tmp_path: Path
+) -> None:
+    # A bare `adbench train WORKLOAD`: the default backends (a traceback once).
+    from autodiff_bench.train.plan import DEFAULT_BACKENDS
+
+    out = tmp_path / "bare.json"
+    run = cli("train", "sin_target", "--steps", "3", "-f", "json", "-o", str(out))
+    assert run.code == 0, run.err
+    records = json.loads(out.read_text())["results"]
+    assert {r["backend"] for r in records} == set(DEFAULT_BACKENDS)
+    ran = [r for r in records if r["status"] != "unavailable"]
+    assert all(r["status"] == "pass" for r in ran)
+    assert {"manual", "minigrad"} <= {r["backend"] for r in ran}

@@ -231,7 +231,7 @@ def resolve_train_plan(
         plan_steps = epochs * per_epoch
     else:
         plan_steps = w.steps if w.steps is not None else (w.epochs or 1) * per_epoch
-    named = split_names(backends)
+    named = split_names(backends) or []
     # A backend named without a mode trains in its training mode (finite: finite:central).
     explicit = {n.partition(":")[0] for n in named if ":" in n}
     specs = [
