@@ -224,3 +224,14 @@ def test_without_backends_it_trains_the_closed_form_and_every_framework(
     ran = [r for r in records if r["status"] != "unavailable"]
     assert all(r["status"] == "pass" for r in ran)
     assert {"manual", "minigrad"} <= {r["backend"] for r in ran}
+
+
+def test_nothing_trained_is_said_and_fails(cli) -> None:
+    # --device cuda with NumPy-only backends: every run unavailable, as check's "nothing was
+    # checked" (exit 1), with each backend's reason in the closing line.
+    run = cli("train", "linreg", "--device", "cuda", "-b", "manual,minigrad")
+    assert run.code == 1
+    assert "nothing was trained; manual: unavailable (manual runs on the CPU only)" in run.out
+    alone = cli("train", "linreg", "-b", "manual")
+    assert alone.code == 0
+    assert "manual trained alone: no other trajectory to compare" in alone.out

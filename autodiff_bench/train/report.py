@@ -66,10 +66,14 @@ class TrainReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all agree, 1 a trajectory parts, fails, diverges or errs, 130 interrupted."""
+        """0 all agree, 1 a trajectory parts, fails, diverges or errs, or nothing could be
+        trained (every backend unavailable: as check's "nothing was checked"), 130
+        interrupted."""
         if self.interrupted:
             return 130
-        return 1 if any(r.status in FAILING for r in self.records) else 0
+        if any(r.status in FAILING for r in self.records):
+            return 1
+        return 0 if any(r.status == "pass" for r in self.records) else 1
 
     def trajectories(self) -> dict[str, list[float]]:
         """Loss against step by record label and optimizer (for the plot)."""
@@ -307,7 +311,13 @@ def _closing(report: TrainReport) -> None:
         rounded = [r for r in group if r.status == "pass" and r.float64_deviation is not None]
         apart = [r for r in group if r.status == "fail" and r.parted_at is not None]
         bad = [r for r in group if r.status in FAILING and r not in apart]
+        absent = [r for r in group if r.status in ("unavailable", "unsupported")]
+        trained = [r for r in group if r.status == "pass"]
         parts = []
+        if not trained and not apart and not bad:
+            parts.append("nothing was trained")
+        elif len(trained) == 1 and not (agreeing or rounded or apart or bad):
+            parts.append(f"{trained[0].label} trained alone: no other trajectory to compare")
         if agreeing:
             worst = max(r.max_deviation or 0.0 for r in agreeing)
             n = len(agreeing)
@@ -334,14 +344,17 @@ def _closing(report: TrainReport) -> None:
             parts.append(r.message)
         for r in bad:
             parts.append(f"{r.label}: {r.status}{' (' + r.message + ')' if r.message else ''}")
+        for r in absent:
+            parts.append(f"{r.label}: {r.status}{' (' + r.message + ')' if r.message else ''}")
         ratios = [r for r in group if r.ratio_to_manual and classes[r.backend].is_autodiff]
         if ratios:
             slow = max(ratios, key=lambda r: r.ratio_to_manual or 0.0)
+            ratio = slow.ratio_to_manual or 0.0
+            times = f"{ratio:.2g}" if ratio < 100 else f"{ratio:.0f}"  # 150, not 1.5e+02
             parts.append(
-                f"{slow.label}'s step is {slow.ratio_to_manual:.2g}× the hand-written one "
-                f"({slow.manual_reference})"
+                f"{slow.label}'s step is {times}× the hand-written one ({slow.manual_reference})"
             )
-        severity = "error" if apart or bad else "info"
+        severity = "error" if apart or bad or not trained else "info"
         report.findings.append(Finding(prefix + "; ".join(parts), severity))
 
 
