@@ -70,13 +70,7 @@ def train_command(
     Exit 0 when every trajectory agrees, 1 when one parts, diverges, errs or times out,
     2 on bad input, 130 when interrupted.
     """
-    from autodiff_bench.train import (
-        build_report,
-        float64_plan,
-        resolve_train_plan,
-        run_train,
-        settle_in_float64,
-    )
+    from autodiff_bench.train import build_settled_report, resolve_train_plan, run_train
 
     fmt = parse_format(fmt)
     check_outputs(output, save_baseline, plot=plot)
@@ -96,14 +90,13 @@ def train_command(
     )
     with progress_bar(len(plan.cells()), "training") as (advance, stage), sigterm_interrupts():
         outcome = run_train(plan, lambda cell, raw: advance(None), stage)
-    report = build_report(plan, outcome)
-    wide = float64_plan(report)
-    if wide is not None:  # float32 trajectories parted: is it float32's round-off?
+
+    def in_float64(wide: Any) -> Any:  # float32 trajectories parted: float32's round-off?
         title = "parted in float32: training again in float64"
         with progress_bar(len(wide.cells()), title) as (again, stage), sigterm_interrupts():
-            wide_outcome = run_train(wide, lambda cell, raw: again(None), stage)
-        if not wide_outcome.interrupted:
-            settle_in_float64(report, build_report(wide, wide_outcome))
+            return run_train(wide, lambda cell, raw: again(None), stage)
+
+    report = build_settled_report(plan, outcome, in_float64)
     from autodiff_bench.render.train import TrainRenderer, plot_losses
 
     written = emit_run(TrainRenderer(report), fmt, output, save_baseline, report.interrupted)

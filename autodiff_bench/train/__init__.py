@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from autodiff_bench.train.report import (
         TrainReport,
         build_report,
+        build_settled_report,
         float64_plan,
         settle_in_float64,
     )
@@ -33,7 +34,13 @@ if TYPE_CHECKING:
 _HOME = {
     "optim": ("OPTIMIZERS", "Optimizer", "make_optimizer"),
     "plan": ("TrainCell", "TrainPlan", "resolve_train_plan"),
-    "report": ("TrainReport", "build_report", "float64_plan", "settle_in_float64"),
+    "report": (
+        "TrainReport",
+        "build_report",
+        "build_settled_report",
+        "float64_plan",
+        "settle_in_float64",
+    ),
     "run": ("TrainOutcome", "run_train", "train_cell"),
     "workloads": (
         "Canonical",
@@ -68,6 +75,7 @@ __all__ = [
     "Workload",
     "all_workloads",
     "build_report",
+    "build_settled_report",
     "float64_plan",
     "get_workload",
     "load_workloads_file",

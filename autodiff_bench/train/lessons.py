@@ -249,7 +249,7 @@ def _mlp_unpack(xp: Any, theta: Any) -> tuple[Any, ...]:
     sizes = ((1, h), (h,), (h, h), (h,), (h, 1), (1,))
     out, start = [], 0
     for shape in sizes:
-        n = math.prod(shape)  # not np.prod: 8 µs a call, a third of a step's loss
+        n = math.prod(shape)  # not np.prod: ~5 µs a call, six a loss: a third of it
         out.append(xp.reshape(theta[start : start + n], shape))
         start += n
     return tuple(out)

@@ -11,6 +11,7 @@ closed form's runs fail.  Without a closed form the first backend that finished 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -313,6 +314,7 @@ def _closing(report: TrainReport) -> None:
         bad = [r for r in group if r.status in FAILING and r not in apart]
         absent = [r for r in group if r.status in ("unavailable", "unsupported")]
         trained = [r for r in group if r.status == "pass"]
+        whose = "the closed form's" if ref and ref.startswith(REFERENCE) else f"{ref}'s"
         parts = []
         if not trained and not apart and not bad:
             parts.append("nothing was trained")
@@ -327,14 +329,12 @@ def _closing(report: TrainReport) -> None:
             else:
                 who = ("both" if n == 2 else f"all {n}") if everyone else f"{n}"
             noun = "backend follows" if n == 1 else "backends follow"
-            whose = "the closed form's" if ref and ref.startswith(REFERENCE) else f"{ref}'s"
             parts.append(f"{who} {noun} {whose} trajectory within {worst:.1g}")
         if rounded:
             names = ", ".join(r.label for r in rounded)
             one = len(rounded) == 1
             worst32 = max(r.max_deviation or 0.0 for r in rounded)
             worst64 = max(r.float64_deviation or 0.0 for r in rounded)
-            whose = "the closed form's" if ref and ref.startswith(REFERENCE) else f"{ref}'s"
             parts.append(
                 f"{names} {'parts' if one else 'part'} from {whose} trajectory in float32 "
                 f"(up to {worst32:.1e}) and {'follows' if one else 'follow'} it in float64 "
@@ -417,12 +417,27 @@ def settle_in_float64(report: TrainReport, wide: TrainReport) -> None:
     _closing(report)
 
 
+def build_settled_report(
+    plan: TrainPlan, outcome: TrainOutcome, rerun: Callable[[TrainPlan], TrainOutcome]
+) -> TrainReport:
+    """:func:`build_report`, with float32 partings settled in float64: ``rerun`` trains
+    :func:`float64_plan`'s runs (the caller's supervisor and progress display)."""
+    report = build_report(plan, outcome)
+    wide = float64_plan(report)
+    if wide is not None:
+        wide_outcome = rerun(wide)
+        if not wide_outcome.interrupted:
+            settle_in_float64(report, build_report(wide, wide_outcome))
+    return report
+
+
 __all__ = [
     "TRAJECTORY_TOLERANCE",
     "WIDE",
     "Finding",
     "TrainReport",
     "build_report",
+    "build_settled_report",
     "float64_plan",
     "settle_in_float64",
     "tolerance_for",
