@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -292,6 +293,36 @@ def test_listing_backends_imports_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(not installed("autograd"), reason="autograd is not installed")
+def test_autograd_loads_without_scipy_and_its_logsumexp_is_stable() -> None:
+    # autograd.scipy imports SciPy's stats and integrate: 1.7 s of a check's autograd worker.
+    code = (
+        "import json, sys\n"
+        "import numpy as np\n"
+        "from autodiff_bench.backends import BackendSpec, load_backend\n"
+        "from autodiff_bench.targets import Point, get_target\n"
+        "t = get_target('softmax')\n"
+        "out = {}\n"
+        "for dtype in ('float64', 'float32'):\n"
+        "    b = load_backend(BackendSpec('autograd', None), dtype, 'cpu')\n"
+        "    p = Point.of(np.array([1000.0, 999.0, -5.0]), 'big')\n"
+        "    jvp = b.evaluate(t, 'jvp', p, np.array([1.0, 0.0, 0.0], dtype=dtype))\n"
+        "    out[dtype] = [str(jvp.dtype), jvp.tolist(), b.evaluate(t, 'jacobian', p).tolist()]\n"
+        "out['imported'] = sorted(m for m in ('scipy', 'scipy.stats') if m in sys.modules)\n"
+        "print(json.dumps(out))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["imported"] == []
+    s = np.exp(np.array([1000.0, 999.0, -5.0]) - np.logaddexp(1000.0, 999.0))  # softmax
+    jacobian = np.diag(s) - np.outer(s, s)
+    dtype, jvp, jac = got["float64"]
+    assert dtype == "float64"
+    np.testing.assert_allclose(jac, jacobian, rtol=1e-12, atol=1e-15)  # no overflow at 1000
+    np.testing.assert_allclose(jvp, jacobian[:, 0], rtol=1e-12, atol=1e-15)
+    assert got["float32"][0] == "float32"  # the shift adds no float64 tangent
 
 
 @pytest.mark.skipif(not installed("tensorflow"), reason="tensorflow is not installed")

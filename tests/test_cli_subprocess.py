@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -78,6 +79,41 @@ def test_no_color_is_respected() -> None:
     color = re.compile(r"\x1b\[[0-9;]*3[0-7]m")  # a foreground colour
     assert color.search(colored.out)
     assert not color.search(plain.out)
+
+
+def test_plain_list_prints_what_its_typer_command_prints_without_importing_typer() -> None:
+    # ``adbench list [WHAT]`` has nothing to parse and skips typer (a quarter of its
+    # start-up); the typer command prints the very same tables.
+    fast = "from autodiff_bench.cli import main as run\nargs = sys.argv[1:]\n"
+    parsed = (
+        "from autodiff_bench.cli import command_app\n"
+        "def run(args):\n    sys.exit(command_app()(args=args, prog_name='adbench', "
+        "standalone_mode=False))\n"
+    )
+    end = (
+        "try:\n    run(sys.argv[1:])\nexcept SystemExit as exc:\n"
+        "    print('EXIT', exc.code, 'typer' in sys.modules, file=sys.stderr)\n"
+    )
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    for what in ([], ["targets"], ["backends"], ["workloads"], ["all"]):
+        out = [
+            subprocess.run(
+                [sys.executable, "-c", "import sys\n" + start + end, "list", *what],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
+            for start in (fast, parsed)
+        ]
+        assert out[0].stderr.strip().splitlines()[-1] == "EXIT 0 False", what
+        assert out[1].stderr.strip().splitlines()[-1] == "EXIT 0 True", what
+        assert out[0].stdout == out[1].stdout and "┃ id" in out[0].stdout, what
+    bad = adbench("list", "targts")  # not a list's name: typer's path and its one-line error
+    assert bad.code == 2 and "unknown list 'targts'" in bad.err and "'targets'" in bad.err
 
 
 def test_help_and_list_import_no_framework_and_no_numpy() -> None:

@@ -189,6 +189,39 @@ def test_tensorflow_hessian_is_one_tape_jacobian_except_eager(
         assert len(gradients) < N  # the gradient, and pfor's one traced row
 
 
+def _branch_on_tensor(xp: Any, x: Any, params: Any) -> Any:
+    if x[0] > 0:  # AutoGraph makes this a tf.cond; without it, a bool of a symbolic tensor
+        return xp.sum(x**2)
+    return xp.sum(x**3)
+
+
+@pytest.mark.parametrize("label", ["tensorflow", "tensorflow:xla"])
+def test_tensorflow_traces_without_autograph_unless_a_branch_needs_it(label: str) -> None:
+    pytest.importorskip("tensorflow")
+    from autodiff_bench.targets import Target
+
+    b = loaded(label)
+    plain = get_target("least_squares")
+    b._functions.clear()
+    b.evaluate(plain, "grad", plain.sample(np.random.default_rng(1), N))
+    (compiled,) = (fn for _, fn in b._functions.values())
+    assert compiled._compiled._autograph is False  # the same graph, no source rewriting
+    branchy = Target(
+        name="branch_on_tensor",
+        formula="Σx² if x₀ > 0 else Σx³",
+        f=_branch_on_tensor,
+        closed_forms={},
+        quantities=("grad",),
+        sample=lambda rng, n: Point.of(rng.uniform(-1.0, 1.0, n), "drawn"),
+    )
+    b._functions.clear()
+    for x0, want in ((0.5, [1.0, 0.6]), (-0.5, [0.75, 0.27])):  # both sides of the branch
+        got = b.evaluate(branchy, "grad", Point.of(np.array([x0, 0.3]), "x"))
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    (compiled,) = (fn for _, fn in b._functions.values())
+    assert compiled._compiled._autograph is True  # traced again with AutoGraph, and kept
+
+
 @pytest.mark.parametrize("label", ["jax", "jax:nojit"])
 def test_jax_hessian_is_jacrev_of_grad(label: str, monkeypatch: pytest.MonkeyPatch) -> None:
     jax = pytest.importorskip("jax")

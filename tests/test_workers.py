@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from collections.abc import Hashable
@@ -23,6 +24,8 @@ class ScriptJob:
             raise RuntimeError("the framework would not start")
         if self.load_action == "sleep":
             time.sleep(1000)
+        if self.load_action == "slow-teardown":  # as a framework's exit handlers can be
+            atexit.register(time.sleep, 30)
         return {"pid": os.getpid(), "env": os.environ.get("ADBENCH_TEST_VAR")}
 
     def run(self, index: int) -> Any:
@@ -85,6 +88,15 @@ def test_results_arrive_in_order_with_the_load_info() -> None:
     assert rec.started_cells == ["ok:1", "ok:2", "ok:3"]
     assert out.info["fake"]["pid"] != os.getpid()
     assert not out.interrupted
+
+
+def test_a_finished_worker_ends_without_its_frameworks_teardown() -> None:
+    rec = Recorder()
+    t0 = time.monotonic()
+    supervise([lane(["ok:1", "ok:2"], load_action="slow-teardown")], rec, cell_timeout_s=60)
+    # Not the 30 s exit handler, nor the parent's 5 s wait to reap a worker that lingers.
+    assert time.monotonic() - t0 < 4
+    assert rec.results == {"ok:1": 1, "ok:2": 2} and rec.failures == {}
 
 
 def test_an_abort_costs_only_the_cell_in_flight_and_names_the_signal() -> None:

@@ -427,8 +427,19 @@ class AutogradNamespace(NumPyLikeNamespace):
     ``cumprod``: both are built here from operations it differentiates (indexing, and a
     running product of slices), so they work to every order."""
 
-    def __init__(self, anp: Any, logsumexp: Callable[..., Any], dtype: Any, backend: str) -> None:
-        super().__init__(anp, dtype, backend, logsumexp=logsumexp)
+    def __init__(self, anp: Any, getval: Callable[[Any], Any], dtype: Any, backend: str) -> None:
+        super().__init__(anp, dtype, backend)
+        self._getval = getval  # autograd.tracer.getval: the value inside any boxes
+
+    def logsumexp(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+        """ln Σ eˣ shifted by the maximum taken as a constant (its derivative would cancel;
+        autograd's forward mode would give the maximum's a float64 tangent)."""
+        raw = np.asarray(self._getval(x))
+        top = np.max(raw, axis=axis, keepdims=True) if raw.size else np.zeros_like(raw)
+        top = np.where(np.isfinite(top), top, np.zeros_like(top))
+        m = self._m
+        out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top
+        return out if keepdims else m.squeeze(out, axis=axis)
 
     def take(self, x: Any, indices: Any, axis: int | None = None) -> Any:
         """Elements at ``indices`` along ``axis`` by integer-array indexing (differentiable

@@ -38,41 +38,14 @@ def list_command(
     backends_file: BackendsFileOpt = None,
 ) -> int:
     """List the targets (formula, quantities) and backends (version, availability)."""
-    from rich.table import Table
-
-    from autodiff_bench.backends import BROKEN_PLUGINS, all_backends
     from autodiff_bench.errors import unknown_name
     from autodiff_bench.render import make_console
-    from autodiff_bench.targets import all_targets
+    from autodiff_bench.render.listing import LISTS, print_lists
 
-    if what not in ("targets", "backends", "workloads", "all"):
-        raise unknown_name("list", what, ("targets", "backends", "workloads", "all"))
+    if what not in LISTS:
+        raise unknown_name("list", what, LISTS)
     load_user_targets(targets_file, backends_file)
-    console = make_console()
-    if what in ("targets", "all"):
-        table = Table(title="targets", title_justify="left")
-        for col in ("id", "f", "quantities", "notes"):
-            table.add_column(col)
-        for t in all_targets().values():
-            outside = "" if t.default_suite else " (only with --targets or --quantities)"
-            table.add_row(t.name, t.formula, " ".join(t.quantities), t.description + outside)
-        console.print(table)
-    if what in ("backends", "all"):
-        table = Table(title="backends", title_justify="left", show_lines=True)
-        for col in ("id", "modes", "version", "status", "what (per mode: the API per quantity)"):
-            table.add_column(col)
-        for name, cls in all_backends().items():
-            available = cls.is_available()
-            version = cls.version() or ("builtin" if cls.module is None else "—")
-            status = "available" if available else f"unavailable: {cls.install_hint}"
-            table.add_row(name, ", ".join(cls.modes), version, status, cls.summary())
-        for name, reason in BROKEN_PLUGINS.items():
-            table.add_row(name, "—", "—", f"unavailable: plugin {reason}", "a broken plugin")
-        console.print(table)
-    if what in ("workloads", "all"):
-        from autodiff_bench.cli.train_commands import workloads_table
-
-        console.print(workloads_table())
+    print_lists(make_console(), what)
     return 0
 
 

@@ -43,12 +43,6 @@ def _root(
     it cost?"""
 
 
-def fail(message: str, code: int = 2) -> int:
-    """Print a one-line error to stderr and return the exit code (2: bad usage)."""
-    print(f"adbench: error: {message}", file=sys.stderr)
-    return code
-
-
 # ---- option types shared by the commands ------------------------------------------------
 
 TargetsOpt = Annotated[

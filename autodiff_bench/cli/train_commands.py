@@ -105,20 +105,3 @@ def train_command(
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return report.exit_code
-
-
-def workloads_table() -> Any:
-    """The table of ``adbench list workloads``: id, lesson, optimizers, schedule, closed form."""
-    from rich.table import Table
-
-    from autodiff_bench.train import all_workloads
-
-    table = Table(title="workloads (adbench train WORKLOAD)", title_justify="left")
-    for col in ("id", "lesson", "optimizers", "schedule", "closed-form gradient"):
-        table.add_column(col)
-    for w in all_workloads().values():
-        batch = "full batch" if w.batch_size is None else f"batch {w.batch_size}"
-        schedule = f"{w.steps} steps" if w.steps is not None else f"{w.epochs} epochs, {batch}"
-        optimizers = ", ".join(o.label for o in w.optimizers)
-        table.add_row(w.name, w.lesson, optimizers, schedule, w.grad_text or "—")
-    return table
