@@ -23,6 +23,7 @@ alone decides.  Nothing here prints.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import faulthandler
 import multiprocessing
 import os
@@ -438,6 +439,8 @@ def _child_main(
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
+    with contextlib.suppress(Exception):  # and what native code printed through C's stdio
+        ctypes.CDLL(None).fflush(None)
     os._exit(0)
 
 

@@ -124,7 +124,9 @@ def test_loading_the_same_file_twice_registers_once() -> None:
     assert load_backends_file(ENGINE) == ["lessongrad"]
 
 
-def test_a_plugin_that_takes_a_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plugin_that_takes_a_name_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import importlib.metadata
 
     import autodiff_bench.backends as registry
@@ -153,3 +155,13 @@ def test_a_plugin_that_takes_a_name_is_refused(monkeypatch: pytest.MonkeyPatch) 
         registry.all_backends()
     with pytest.raises(UsageError):  # every later call too, not only the first
         registry.all_backends()
+    # The command line says it in one line, exit 2: the plain list (which skips typer) too.
+    from autodiff_bench.cli import main
+
+    for args in (["list"], ["list", "backends"], ["check", "-t", "square"]):
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        assert exc.value.code == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("adbench: error:") and "takes the backend name 'jax'" in err
+        assert "Traceback" not in err

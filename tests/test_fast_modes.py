@@ -195,6 +195,13 @@ def _branch_on_tensor(xp: Any, x: Any, params: Any) -> Any:
     return xp.sum(x**3)
 
 
+def _loop_over_len(xp: Any, x: Any, params: Any) -> Any:
+    total = 0.0
+    for i in range(len(x)):  # AutoGraph reads len from the static shape; without: TypeError
+        total = total + x[i] ** 2
+    return total
+
+
 @pytest.mark.parametrize("label", ["tensorflow", "tensorflow:xla"])
 def test_tensorflow_traces_without_autograph_unless_a_branch_needs_it(label: str) -> None:
     pytest.importorskip("tensorflow")
@@ -220,6 +227,16 @@ def test_tensorflow_traces_without_autograph_unless_a_branch_needs_it(label: str
         np.testing.assert_allclose(got, want, rtol=1e-12)
     (compiled,) = (fn for _, fn in b._functions.values())
     assert compiled._compiled._autograph is True  # traced again with AutoGraph, and kept
+    looping = Target(
+        name="loop_over_len",
+        formula="Σ xᵢ²",
+        f=_loop_over_len,
+        closed_forms={},
+        quantities=("grad",),
+        sample=lambda rng, n: Point.of(rng.uniform(-1.0, 1.0, n), "drawn"),
+    )
+    got = b.evaluate(looping, "grad", Point.of(np.array([0.5, -0.25, 2.0]), "x"))
+    np.testing.assert_allclose(got, [1.0, -0.5, 4.0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("label", ["jax", "jax:nojit"])

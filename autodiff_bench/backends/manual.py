@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING, Any
 from autodiff_bench.backends.base import Backend, Fn, QuantityUnsupported
 from autodiff_bench.backends.jax_backend import JaxBackend, jit_naming_reasons
 from autodiff_bench.backends.namespace import numpy_namespace, relabel
-from autodiff_bench.backends.tensorflow_backend import TensorFlowBackend, graph_naming_reasons
+from autodiff_bench.backends.tensorflow_backend import (
+    AutoGraphOnDemand,
+    TensorFlowBackend,
+    graph_naming_reasons,
+)
 from autodiff_bench.backends.torch_backend import TorchBackend
 from autodiff_bench.pytree import Layout
 from autodiff_bench.quantities import DIRECTIONAL
@@ -127,12 +131,13 @@ class ManualBackend(Backend):
 
     def compile(self, fn: Fn) -> Fn:
         """``jax.jit`` for mode ``jax``; ``tf.function`` for ``tensorflow``, traced per input
-        shape (a closed form may read shapes, as it may in NumPy); eager for ``torch``."""
+        shape (a closed form may read shapes, as it may in NumPy) and without AutoGraph unless
+        the trace needs it, as the tensorflow backend's; eager for ``torch``."""
         engine: Any = self.engine
         if self.mode == "jax":
             return jit_naming_reasons(engine.jax, fn, jit=True, instead="manual (NumPy)")
         if self.mode == "tensorflow":
-            return graph_naming_reasons(engine.tf, engine.tf.function(fn), "tf.function")
+            return graph_naming_reasons(engine.tf, AutoGraphOnDemand(engine.tf, fn), "tf.function")
         return fn
 
     # ---- closed forms -----------------------------------------------------------------------

@@ -435,7 +435,7 @@ class AutogradNamespace(NumPyLikeNamespace):
         """ln Σ eˣ shifted by the maximum taken as a constant (its derivative would cancel;
         autograd's forward mode would give the maximum's a float64 tangent)."""
         raw = np.asarray(self._getval(x))
-        top = np.max(raw, axis=axis, keepdims=True) if raw.size else np.zeros_like(raw)
+        top = np.max(raw, axis=axis, keepdims=True, initial=-np.inf)  # -inf where empty
         top = np.where(np.isfinite(top), top, np.zeros_like(top))
         m = self._m
         out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top

@@ -448,15 +448,17 @@ class TensorFlowBackend(Backend):
 
 class AutoGraphOnDemand:
     """``tf.function(fn)`` that traces without AutoGraph first, and with it only when the
-    trace needs it.
+    plain trace fails.
 
-    AutoGraph rewrites a function's Python source so that an ``if``, ``for`` or ``while``
-    on a tensor becomes ``tf.cond`` or ``tf.while_loop``.  A target without such control
-    flow gives the very same graph either way, and the rewriting is a sixth of a check's
-    tracing time in TensorFlow (3.5 s → 2.9 s for the default suite, measured).  A trace
-    that does branch on a tensor raises ``OperatorNotAllowedInGraphError`` without
-    AutoGraph; it is then traced again with AutoGraph, as ``tf.function`` would by default,
-    and stays so.  Other attributes (the tracing count) are the current ``tf.function``'s.
+    AutoGraph rewrites a function's Python source: an ``if``, ``for`` or ``while`` on a
+    tensor becomes ``tf.cond`` or ``tf.while_loop``, ``len(x)`` reads the static shape,
+    ``print`` of a tensor becomes ``tf.print``.  A target that traces without it (no such
+    construct) gives the same graph, and the rewriting was a sixth of a check's tracing in
+    TensorFlow (3.5 s → 2.9 s for the default suite, measured).  Where the plain trace
+    raises (``OperatorNotAllowedInGraphError`` for a branch on a tensor, ``TypeError`` for
+    ``len`` of one, or a target's own error), it is traced again with AutoGraph, as
+    ``tf.function`` would by default, and stays so: what it raises then is the answer.
+    Other attributes (the tracing count) are the current ``tf.function``'s.
     """
 
     def __init__(self, tf: Any, fn: Fn, **options: Any) -> None:
@@ -471,12 +473,14 @@ class AutoGraphOnDemand:
             return self._current(*args)
         try:
             return self._current(*args)
-        except self._tf.errors.OperatorNotAllowedInGraphError:
+        except Exception:
             self._autograph = True
             self._current = self._tf.function(self._fn, **self._options)
             return self._current(*args)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or "_current" not in self.__dict__:
+            raise AttributeError(name)  # copy and pickle probe before __init__ ran
         return getattr(self._current, name)
 
 

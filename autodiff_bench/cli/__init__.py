@@ -64,11 +64,14 @@ def _plain_list(args: list[str]) -> bool:
 
 def _list_without_typer(what: str) -> int:
     """``adbench list [WHAT]`` as its typer command prints it."""
+    from autodiff_bench.errors import UsageError
     from autodiff_bench.render import make_console
     from autodiff_bench.render.listing import print_lists
 
     try:
         print_lists(make_console(), what)
+    except UsageError as exc:  # a plugin that takes a built-in's name, say
+        return fail(str(exc))
     except KeyboardInterrupt:
         return fail("interrupted", code=130)
     return 0
