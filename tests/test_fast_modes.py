@@ -264,10 +264,10 @@ def test_torch_compile_without_a_cxx_compiler_is_unavailable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pytest.importorskip("torch")
-    import autodiff_bench.backends.torch_backend as tb
+    import shutil
 
     monkeypatch.delenv("CXX", raising=False)
-    monkeypatch.setattr(tb.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     got = load_backend(BackendSpec("torch", "compile"))
     assert isinstance(got, tuple)
     status, message = got

@@ -16,7 +16,6 @@ import functools
 import importlib.util
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -471,14 +470,16 @@ def quiet_native_stderr() -> Iterator[None]:
     except OSError:  # no usable stderr (e.g. closed): nothing to hide
         yield
         return
+    sink = os.open(os.devnull, os.O_WRONLY)
     # Python-level warnings too (autograd's "Output seems independent of input", JAX's).
-    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sys.stderr.flush()
-        os.dup2(sink.fileno(), 2)
+        os.dup2(sink, 2)
         try:
             yield
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+            os.close(sink)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -477,6 +476,8 @@ class TorchBackend(Backend):
 
 def _cxx_compiler() -> str | None:
     """The C++ compiler torch.compile would call for CPU code (``$CXX`` or one on PATH)."""
+    import shutil
+
     candidates = [os.environ.get("CXX", ""), "c++", "g++", "clang++"]
     return next((found for c in candidates if c and (found := shutil.which(c))), None)
 
