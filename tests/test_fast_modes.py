@@ -205,38 +205,39 @@ def _loop_over_len(xp: Any, x: Any, params: Any) -> Any:
 @pytest.mark.parametrize("label", ["tensorflow", "tensorflow:xla"])
 def test_tensorflow_traces_without_autograph_unless_a_branch_needs_it(label: str) -> None:
     pytest.importorskip("tensorflow")
-    from autodiff_bench.targets import Target
-
     b = loaded(label)
     plain = get_target("least_squares")
     b._functions.clear()
     b.evaluate(plain, "grad", plain.sample(np.random.default_rng(1), N))
     (compiled,) = (fn for _, fn in b._functions.values())
     assert compiled._compiled._autograph is False  # the same graph, no source rewriting
-    branchy = Target(
-        name="branch_on_tensor",
-        formula="Σx² if x₀ > 0 else Σx³",
-        f=_branch_on_tensor,
-        closed_forms={},
-        quantities=("grad",),
-        sample=lambda rng, n: Point.of(rng.uniform(-1.0, 1.0, n), "drawn"),
-    )
     b._functions.clear()
+    branchy = _grad_only("branch_on_tensor", _branch_on_tensor)
     for x0, want in ((0.5, [1.0, 0.6]), (-0.5, [0.75, 0.27])):  # both sides of the branch
         got = b.evaluate(branchy, "grad", Point.of(np.array([x0, 0.3]), "x"))
         np.testing.assert_allclose(got, want, rtol=1e-12)
     (compiled,) = (fn for _, fn in b._functions.values())
     assert compiled._compiled._autograph is True  # traced again with AutoGraph, and kept
-    looping = Target(
-        name="loop_over_len",
-        formula="Σ xᵢ²",
-        f=_loop_over_len,
+    b._functions.clear()
+    looping = _grad_only("loop_over_len", _loop_over_len)
+    got = b.evaluate(looping, "grad", Point.of(np.array([0.5, -0.25, 2.0]), "x"))
+    np.testing.assert_allclose(got, [1.0, -0.5, 4.0], rtol=1e-12)  # 2x
+    (compiled,) = (fn for _, fn in b._functions.values())
+    assert compiled._compiled._autograph is True  # len() of a tensor needs AutoGraph too
+
+
+def _grad_only(name: str, f: Any) -> Any:
+    """A target without closed forms whose gradient is asked for directly."""
+    from autodiff_bench.targets import Target
+
+    return Target(
+        name=name,
+        formula=name,
+        f=f,
         closed_forms={},
         quantities=("grad",),
         sample=lambda rng, n: Point.of(rng.uniform(-1.0, 1.0, n), "drawn"),
     )
-    got = b.evaluate(looping, "grad", Point.of(np.array([0.5, -0.25, 2.0]), "x"))
-    np.testing.assert_allclose(got, [1.0, -0.5, 4.0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("label", ["jax", "jax:nojit"])

@@ -312,10 +312,16 @@ class NumPyLikeNamespace(ContractNamespace):
         if self._logsumexp is not None:
             return self._logsumexp(x, axis=axis, keepdims=keepdims)
         m = self._m
-        top = m.max(x, axis=axis, keepdims=True)
-        top = m.where(m.isfinite(top), top, 0.0)
+        top = self._logsumexp_shift(x, axis)
         out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top
         return out if keepdims else m.squeeze(out, axis=axis)
+
+    def _logsumexp_shift(self, x: Any, axis: Axis) -> Any:
+        """What ``logsumexp`` subtracts before ``exp``: the maximum over ``axis`` (kept as
+        an axis of length 1), 0 where that is not finite."""
+        m = self._m
+        top = m.max(x, axis=axis, keepdims=True)
+        return m.where(m.isfinite(top), top, 0.0)
 
     # ---- shape ----
     def reshape(self, x: Any, shape: Any) -> Any:
@@ -431,15 +437,13 @@ class AutogradNamespace(NumPyLikeNamespace):
         super().__init__(anp, dtype, backend)
         self._getval = getval  # autograd.tracer.getval: the value inside any boxes
 
-    def logsumexp(self, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
-        """ln Σ eˣ shifted by the maximum taken as a constant (its derivative would cancel;
-        autograd's forward mode would give the maximum's a float64 tangent)."""
+    def _logsumexp_shift(self, x: Any, axis: Axis) -> Any:
+        """The maximum as a constant, from the values inside autograd's boxes: its
+        derivative would cancel anyway, and autograd's forward mode would give it a float64
+        tangent.  An empty reduction shifts by 0, as NumPy's log of an empty sum is -inf."""
         raw = np.asarray(self._getval(x))
-        top = np.max(raw, axis=axis, keepdims=True, initial=-np.inf)  # -inf where empty
-        top = np.where(np.isfinite(top), top, np.zeros_like(top))
-        m = self._m
-        out = m.log(m.sum(m.exp(x - top), axis=axis, keepdims=True)) + top
-        return out if keepdims else m.squeeze(out, axis=axis)
+        top = np.max(raw, axis=axis, keepdims=True, initial=-np.inf)
+        return np.where(np.isfinite(top), top, np.zeros_like(top))
 
     def take(self, x: Any, indices: Any, axis: int | None = None) -> Any:
         """Elements at ``indices`` along ``axis`` by integer-array indexing (differentiable
